@@ -1,0 +1,16 @@
+/**
+ * Flurry core: actors with pids and mailboxes, nodes that talk over links, and a
+ * global registry that names actors across the cluster.
+ *
+ * @example
+ * import { createNode } from '@flurry/core'
+ * const node = await createNode({ name: 'api', cookie: 'secret' })
+ * const pid = node.spawn(async (ctx) => { for (;;) { const m = await ctx.receive(); ctx.reply(m) } })
+ * node.global.register('svc:echo', pid)
+ */
+export { FlurryError, isFlurryError } from './base/error.js'
+export type { FlurryErrorCode } from './base/error.js'
+export type { Clock } from './base/clock.js'
+export { Pid } from './wire/pid.js'
+export type { Link, LinkRemote, Dialer, ListenerSpec, Listener, Bus, BusLocks, BusSpec } from './link/index.js'
+export { memoryPair, memoryNetwork } from './link/index.js'

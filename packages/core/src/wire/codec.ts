@@ -1,0 +1,176 @@
+/**
+ * msgpack with one reused Encoder and Decoder, Pid as extension type 0, and the
+ * framing of a link message: one or more frames, each a big-endian uint32 length
+ * followed by one msgpack value. Batching frames into one link message is what makes
+ * small messages cheap; the length prefix lets a hop forward a frame's bytes as they
+ * came, without encoding them again.
+ */
+import { Decoder, Encoder, ExtensionCodec } from '@msgpack/msgpack'
+import { FlurryError } from '../base/error.js'
+import { Pid, decodePidPayload } from './pid.js'
+
+export const PID_EXT_TYPE = 0
+/** Default largest frame (and link message) in bytes. */
+export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024
+
+const extensionCodec = new ExtensionCodec()
+extensionCodec.register({
+  type: PID_EXT_TYPE,
+  encode: (value: unknown) => (value instanceof Pid ? Pid.wireOf(value) : null),
+  decode: (data: Uint8Array) => {
+    const pid = decodePidPayload(data)
+    if (pid === null) throw new FlurryError('BAD_FRAME', 'malformed pid in frame')
+    return pid
+  },
+})
+
+const encoder = new Encoder({ extensionCodec, initialBufferSize: 64 * 1024, ignoreUndefined: false })
+const decoders = new Map<number, Decoder>()
+
+function decoderFor(limit: number): Decoder {
+  let d = decoders.get(limit)
+  if (d === undefined) {
+    d = new Decoder({
+      extensionCodec,
+      maxStrLength: limit,
+      maxBinLength: limit,
+      maxArrayLength: limit,
+      maxMapLength: limit,
+      maxExtLength: limit,
+    })
+    decoders.set(limit, d)
+  }
+  return d
+}
+
+/**
+ * Encodes into the shared encoder's buffer: the result is valid only until the next
+ * encode, so callers copy it (FrameBatch does) or use it at once.
+ */
+export function encodeShared(value: unknown): Uint8Array {
+  try {
+    return encoder.encodeSharedRef(value)
+  } catch (err) {
+    throw new FlurryError('BAD_ARGUMENT', `cannot encode value: ${(err as Error).message}`, { cause: err })
+  }
+}
+
+/** Encodes to a fresh copy. */
+export function encodeValue(value: unknown): Uint8Array {
+  return encodeShared(value).slice()
+}
+
+/** Decodes one msgpack value; anything wrong becomes FlurryError BAD_FRAME. */
+export function decodeValue(bytes: Uint8Array, maxBytes = DEFAULT_MAX_FRAME_BYTES): unknown {
+  try {
+    return decoderFor(maxBytes).decode(bytes)
+  } catch (err) {
+    if (err instanceof FlurryError) throw err
+    throw new FlurryError('BAD_FRAME', `malformed frame: ${(err as Error).message}`, { cause: err })
+  }
+}
+
+/**
+ * The frames of one outgoing link message, appended one by one and taken as a whole.
+ * Reused per session so that steady traffic allocates only the final copy.
+ */
+export class FrameBatch {
+  #buf = new Uint8Array(4096)
+  #view = new DataView(this.#buf.buffer)
+  #pos = 0
+  #count = 0
+  readonly maxFrameBytes: number
+
+  constructor(maxFrameBytes = DEFAULT_MAX_FRAME_BYTES) {
+    this.maxFrameBytes = maxFrameBytes
+  }
+
+  get byteLength(): number {
+    return this.#pos
+  }
+
+  get frameCount(): number {
+    return this.#count
+  }
+
+  /** Encodes and appends a frame; throws FRAME_TOO_LARGE (appending nothing) past the limit. */
+  append(frame: unknown): number {
+    const bytes = encodeShared(frame)
+    this.appendEncoded(bytes)
+    return bytes.length
+  }
+
+  /** Appends a frame that is already encoded (forwarding as received). */
+  appendEncoded(bytes: Uint8Array): void {
+    if (bytes.length > this.maxFrameBytes) {
+      throw new FlurryError(
+        'FRAME_TOO_LARGE',
+        `frame of ${bytes.length} bytes is over the limit of ${this.maxFrameBytes}`,
+      )
+    }
+    this.#reserve(4 + bytes.length)
+    this.#view.setUint32(this.#pos, bytes.length)
+    this.#buf.set(bytes, this.#pos + 4)
+    this.#pos += 4 + bytes.length
+    this.#count++
+  }
+
+  /** The link message so far (a copy) and an empty batch. */
+  take(): Uint8Array {
+    const out = this.#buf.slice(0, this.#pos)
+    this.#pos = 0
+    this.#count = 0
+    if (this.#buf.length > 1 << 20) {
+      this.#buf = new Uint8Array(4096)
+      this.#view = new DataView(this.#buf.buffer)
+    }
+    return out
+  }
+
+  #reserve(n: number): void {
+    const need = this.#pos + n
+    if (need <= this.#buf.length) return
+    let size = this.#buf.length * 2
+    while (size < need) size *= 2
+    const next = new Uint8Array(size)
+    next.set(this.#buf.subarray(0, this.#pos))
+    this.#buf = next
+    this.#view = new DataView(next.buffer)
+  }
+}
+
+/** Encodes one frame as a whole link message (length prefix included). */
+export function encodeMessage(frame: unknown): Uint8Array {
+  const bytes = encodeShared(frame)
+  const out = new Uint8Array(4 + bytes.length)
+  new DataView(out.buffer).setUint32(0, bytes.length)
+  out.set(bytes, 4)
+  return out
+}
+
+/**
+ * Calls `onFrame` for each frame of a link message, in order, with the decoded value
+ * and the frame's own bytes. Throws FlurryError BAD_FRAME or FRAME_TOO_LARGE, and
+ * only those.
+ */
+export function readFrames(
+  message: Uint8Array,
+  maxFrameBytes: number,
+  onFrame: (frame: unknown, raw: Uint8Array) => void,
+): void {
+  const view = new DataView(message.buffer, message.byteOffset, message.byteLength)
+  let pos = 0
+  const end = message.byteLength
+  if (end === 0) throw new FlurryError('BAD_FRAME', 'empty link message')
+  while (pos < end) {
+    if (end - pos < 4) throw new FlurryError('BAD_FRAME', 'truncated frame header')
+    const len = view.getUint32(pos)
+    if (len > maxFrameBytes) {
+      throw new FlurryError('FRAME_TOO_LARGE', `incoming frame of ${len} bytes is over the limit of ${maxFrameBytes}`)
+    }
+    if (len === 0 || end - pos - 4 < len) throw new FlurryError('BAD_FRAME', 'truncated frame')
+    const raw = message.subarray(pos + 4, pos + 4 + len)
+    pos += 4 + len
+    onFrame(decodeValue(raw, maxFrameBytes), raw)
+  }
+}
