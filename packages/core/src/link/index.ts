@@ -1,3 +1,5 @@
 export type { Link, LinkRemote, Dialer, ListenerSpec, Listener, Bus, BusLocks, BusSpec } from './link.js'
 export { memoryPair, memoryNetwork, MacrotaskScheduler } from './memory.js'
 export type { MemoryLane, MemoryScheduler, MemoryPairInit, MemoryNetwork } from './memory.js'
+export { broadcastChannel } from './broadcast-channel.js'
+export type { BroadcastChannelInit } from './broadcast-channel.js'

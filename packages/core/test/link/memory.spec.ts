@@ -1,0 +1,7 @@
+import { memoryPair } from '../../src/link/memory.js'
+import { linkSuite } from '../../src/testing/index.js'
+
+linkSuite('memory pair', async () => {
+  const [a, b] = memoryPair({ label: 'suite' })
+  return { a, b, cleanup: async () => {} }
+})
