@@ -39,12 +39,16 @@ export interface Dialer {
    * call (failover). Rejects with FlurryError CONNECT_FAILED (or ABORTED).
    */
   dial(options?: { signal?: AbortSignal }): Promise<Link>
+  /** A dialer of the same transport for another URL (peers learned from peer lists). */
+  dialerFor?(url: string): Dialer | null
 }
 
 /** What `node.listen()` takes. */
 export interface ListenerSpec {
   readonly kind: string
   listen(accept: (link: Link) => void): Promise<Listener>
+  /** A dialer of the same transport, for the peer URLs a peer learns. */
+  dialerFor?(url: string): Dialer | null
 }
 
 export interface Listener {

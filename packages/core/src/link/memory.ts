@@ -146,6 +146,24 @@ export interface MemoryNetwork {
 export function memoryNetwork(init: { scheduler?: MemoryScheduler } = {}): MemoryNetwork {
   const listeners = new Map<string, (link: Link) => void>()
   let anon = 0
+  const dialerFor = (url: string): Dialer | null => (url.startsWith('memory://') ? makeDialer([url]) : null)
+  const makeDialer = (list: string[]): Dialer => {
+    let next = 0
+    return {
+      kind: 'memory',
+      target: list.join(', '),
+      async dial(options) {
+        if (options?.signal?.aborted) throw new FlurryError('ABORTED', 'dial aborted')
+        const url = list[next++ % list.length] as string
+        const accept = listeners.get(url)
+        if (accept === undefined) throw new FlurryError('CONNECT_FAILED', `nothing listens at ${url}`)
+        const [mine, theirs] = memoryPair({ label: url, ...(init.scheduler ? { scheduler: init.scheduler } : {}) })
+        accept(theirs)
+        return mine
+      },
+      dialerFor,
+    }
+  }
   return {
     listen(name) {
       const url = `memory://${name ?? `listener-${++anon}`}`
@@ -162,24 +180,11 @@ export function memoryNetwork(init: { scheduler?: MemoryScheduler } = {}): Memor
           }
           return listener
         },
+        dialerFor,
       }
     },
     dial(urls) {
-      const list = Array.isArray(urls) ? urls : [urls]
-      let next = 0
-      return {
-        kind: 'memory',
-        target: list.join(', '),
-        async dial(options) {
-          if (options?.signal?.aborted) throw new FlurryError('ABORTED', 'dial aborted')
-          const url = list[next++ % list.length] as string
-          const accept = listeners.get(url)
-          if (accept === undefined) throw new FlurryError('CONNECT_FAILED', `nothing listens at ${url}`)
-          const [mine, theirs] = memoryPair({ label: url, ...(init.scheduler ? { scheduler: init.scheduler } : {}) })
-          accept(theirs)
-          return mine
-        },
-      }
+      return makeDialer(Array.isArray(urls) ? urls : [urls])
     },
   }
 }

@@ -46,7 +46,7 @@ export const SYNC_PUSH = 1
 export const SYNC_REPAIR = 2
 
 /** Operations inside a DELTA, flattened: [op, ...args, op, ...args]. */
-export const OP_PUT = 1 // name, pidId, ms, ctr
+export const OP_PUT = 1 // name, pidId, at (stamp: ms * 4096 + counter)
 export const OP_DEL = 2 // name, reason
 export const OP_CLIENT_ADD = 3 // clientId
 export const OP_CLIENT_DEL = 4 // clientId, reason
@@ -175,7 +175,7 @@ export function readPeers(f: unknown[]): Array<[string, string]> {
 }
 
 /**
- * One slice, or part of one, inside a SYNC: names flat as [name, pidId, ms, ctr, ...].
+ * One slice, or part of one, inside a SYNC: names flat as [name, pidId, at, ...].
  * `clients` is the peer's clients list, or null for a client (or when not sent).
  */
 export interface SliceChunk {
@@ -199,7 +199,12 @@ export function readSync(f: unknown[]): { purpose: number; more: boolean; clock:
     const clients = a[3] === null ? null : arr(a[3], 'sync clients')
     if (clients !== null) for (const id of clients) str(id, 'sync client id')
     const names = arr(a[4], 'sync names')
-    if (names.length % 4 !== 0) bad('sync names')
+    if (names.length % 3 !== 0) bad('sync names')
+    for (let i = 0; i < names.length; i += 3) {
+      str(names[i], 'sync name')
+      uint(names[i + 1], 'sync pid')
+      num(names[i + 2], 'sync stamp')
+    }
     chunks.push({
       owner: str(a[0], 'sync owner'),
       seq: uint(a[1], 'sync seq'),
@@ -241,9 +246,8 @@ export function checkOps(ops: unknown[]): void {
       case OP_PUT:
         str(ops[i + 1], 'put name')
         uint(ops[i + 2], 'put pid')
-        num(ops[i + 3], 'put ms')
-        uint(ops[i + 4], 'put ctr')
-        i += 5
+        num(ops[i + 3], 'put stamp')
+        i += 4
         break
       case OP_DEL:
         str(ops[i + 1], 'del name')
@@ -271,8 +275,9 @@ export function sliceReqFrame(owner: string): unknown[] {
 export function uncountFrame(owner: string, reason: string): unknown[] {
   return [F.UNCOUNT, owner, reason]
 }
-export function refuseNameFrame(seq: number, name: string, code: string): unknown[] {
-  return [F.REFUSE_NAME, seq, name, code]
+/** The home refused the claim `name` stamped `at` in the client's delta `seq`. */
+export function refuseNameFrame(seq: number, name: string, code: string, at: number): unknown[] {
+  return [F.REFUSE_NAME, seq, name, code, at]
 }
 
 // ---- bus ---------------------------------------------------------------------

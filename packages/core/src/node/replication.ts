@@ -1,0 +1,447 @@
+/**
+ * Replication of per-owner slices: own deltas out, deltas in by the seq rules
+ * (duplicate dropped, next applied, a gap repaired by asking the hop it came from for
+ * the whole slice, one request per owner outstanding), GLOBAL_SYNC on every new
+ * session, a home's checks of its clients, and the forwarding rules:
+ * - a home passes its clients' changes to all its peers and its other clients;
+ * - a peer passes every change it accepts to its clients;
+ * - peers never re-flood to peers; clients forward nothing.
+ * A home's stream to a client mirrors the home's counted set: a slice when it starts
+ * counting an owner, UNCOUNT when it stops.
+ */
+import { FlurryError } from '../base/error.js'
+import type { Session } from '../session/session.js'
+import { encodeValue } from '../wire/codec.js'
+import {
+  DEL_REFUSED,
+  F,
+  OP_CLIENT_DEL,
+  OP_DEL,
+  OP_PUT,
+  SYNC_PUSH,
+  SYNC_REPAIR,
+  SYNC_SESSION,
+  deltaFrame,
+  num,
+  readDelta,
+  readSync,
+  sliceReqFrame,
+  str,
+  syncFrame,
+  uint,
+  uncountFrame,
+  type Delta,
+  type SliceChunk,
+} from '../wire/frames.js'
+import { stateOf, type Conn } from './conn.js'
+import { COUNTER_SPAN } from './hlc.js'
+import type { NodeCore } from './node.js'
+import type { ClaimCheck, WholeSlice } from './slice-store.js'
+
+/** What a refused claim means for its owner, handed up to the global layer. */
+export type RefusedHandler = (name: string, code: string, at: number) => void
+
+export class Replication {
+  #node: NodeCore
+  /** owner -> the conn asked for its whole slice. */
+  #outstanding = new Map<string, Conn>()
+  #flushScheduled = false
+  onRefused: RefusedHandler = () => {}
+
+  constructor(node: NodeCore) {
+    this.#node = node
+  }
+
+  // ---- own changes -----------------------------------------------------------
+
+  scheduleOwnFlush(): void {
+    if (this.#flushScheduled) return
+    this.#flushScheduled = true
+    queueMicrotask(() => this.flushOwn())
+  }
+
+  /** Sends the own changes made so far, as one delta, to whoever follows this node. */
+  flushOwn(): void {
+    this.#flushScheduled = false
+    const node = this.#node
+    const d = node.store.takeOwnDelta(node.hlc.nowMs())
+    if (d === null) return
+    const bytes = encodeValue(deltaFrame(d.owner, d.prevSeq, d.seq, d.clock, d.ops))
+    if (node.role === 'peer') {
+      for (const s of node.conns.values()) if (stateOf(s).ready && s.isOpen) s.sendEncoded(bytes)
+    } else if (node.home.working) {
+      node.home.session?.sendEncoded(bytes)
+    }
+    if (node.bus !== null && node.role === 'client' && !node.home.working) node.bus.broadcastRegistry(bytes)
+  }
+
+  // ---- syncs ------------------------------------------------------------------
+
+  /**
+   * Right after the peer list on every new session: a peer sends a peer its clients'
+   * slices then its own; a home sends a client everything it counts. (A client sends
+   * its own slice only once it merged its home's sync: see #homeSynced.)
+   */
+  sendSessionSync(s: Session): void {
+    const node = this.#node
+    const st = stateOf(s)
+    this.flushOwn()
+    if (st.kind === 'mesh') {
+      const owners: string[] = []
+      for (const c of node.store.clientsOf(node.id) ?? []) {
+        const cs = node.conns.get(c)
+        if (cs !== undefined && stateOf(cs).ready) owners.push(c)
+      }
+      owners.push(node.id)
+      this.sendSync(s, SYNC_SESSION, owners)
+    } else if (st.kind === 'client') {
+      const owners = [...node.members.counted].filter((o) => o !== s.remoteId)
+      owners.push(node.id)
+      this.sendSync(s, SYNC_SESSION, owners)
+    }
+  }
+
+  /** Sends whole slices as SYNC frames of bounded size (`more` on all but the last). */
+  sendSync(conn: Conn, purpose: number, owners: Iterable<string>): void {
+    const node = this.#node
+    const budget = Math.max(1024, Math.floor(node.opts.maxFrameBytes / 4))
+    const chunks: unknown[][] = []
+    for (const o of owners) {
+      if (o === node.id) this.flushOwn()
+      node.store.chunksOf(o, budget, chunks)
+    }
+    const clock = node.hlc.nowMs()
+    if (chunks.length === 0) {
+      conn.send(syncFrame(purpose, false, clock, []))
+      return
+    }
+    let frame: unknown[][] = []
+    let bytes = 0
+    for (let i = 0; i < chunks.length; i++) {
+      const c = chunks[i] as unknown[]
+      const size = estimateChunk(c)
+      if (frame.length > 0 && bytes + size > budget) {
+        conn.send(syncFrame(purpose, true, clock, frame))
+        frame = []
+        bytes = 0
+      }
+      frame.push(c)
+      bytes += size
+    }
+    conn.send(syncFrame(purpose, false, clock, frame))
+  }
+
+  onSync(s: Session, frame: unknown[]): void {
+    const st = stateOf(s)
+    const part = readSync(frame)
+    if (st.syncParts === null) {
+      st.syncParts = []
+      st.syncPurpose = part.purpose
+    }
+    for (const c of part.chunks) st.syncParts.push(c)
+    if (part.more) {
+      if (st.syncParts.length > 1_000_000) throw new FlurryError('BAD_FRAME', 'sync too large')
+      return
+    }
+    const slices = joinChunks(st.syncParts)
+    const purpose = st.syncPurpose
+    st.syncParts = null
+    switch (st.kind) {
+      case 'mesh':
+        this.#meshSync(s, purpose, slices)
+        return
+      case 'client':
+        this.#clientSync(s, slices)
+        return
+      case 'home':
+        this.#homeSync(s, purpose, slices, part.clock)
+        return
+    }
+  }
+
+  #meshSync(s: Session, purpose: number, slices: WholeSlice[]): void {
+    const node = this.#node
+    const st = stateOf(s)
+    const changed: string[] = []
+    for (const slice of slices) {
+      if (node.store.mergeSlice(slice).merged) changed.push(slice.owner)
+      if (this.#outstanding.get(slice.owner) === s) this.#outstanding.delete(slice.owner)
+    }
+    const first = purpose === SYNC_SESSION && !st.ready
+    if (first) st.ready = true
+    const before = new Set(node.members.counted)
+    node.members.recompute()
+    // Newly counted owners went to our clients in full already; pass on the others.
+    const pass = changed.filter((o) => before.has(o) && node.members.counted.has(o))
+    if (pass.length > 0) this.#toClients(pass, null)
+    if (first) node.mesh.onReady(s)
+  }
+
+  /** A client's own slice: on joining (session), or answering our repair request. */
+  #clientSync(s: Session, slices: WholeSlice[]): void {
+    const node = this.#node
+    const st = stateOf(s)
+    const c = s.remoteId
+    for (const slice of slices) {
+      if (slice.owner !== c) {
+        node.refuse(s, 'NOT_AUTHORIZED', `a client may only send its own slice (sent ${slice.owner})`)
+        return
+      }
+    }
+    const slice = slices[0]
+    if (this.#outstanding.get(c) === s) this.#outstanding.delete(c)
+    if (slice !== undefined) {
+      const { refused } = node.store.mergeSlice(slice, this.#checkFor(c))
+      if (refused !== null) for (const [name, code] of refused) this.#refuseName(s, slice.seq, name, code, slice)
+    }
+    // Peers get the slice before the clients-list change that makes them count it.
+    for (const p of node.conns.values()) {
+      if (stateOf(p).kind === 'mesh' && stateOf(p).ready) this.sendSync(p, SYNC_PUSH, [c])
+    }
+    if (!st.ready) {
+      st.ready = true
+      node.store.addClient(c)
+      this.flushOwn()
+      node.members.recompute()
+    } else {
+      this.#toClients([c], c)
+    }
+  }
+
+  /** The home's sync: merge it, re-stamp our claims above it, then send our slice. */
+  #homeSync(s: Session, purpose: number, slices: WholeSlice[], clock: number): void {
+    const node = this.#node
+    const store = node.store
+    let max = 0
+    for (const slice of slices) {
+      store.mergeSlice(slice)
+      if (this.#outstanding.get(slice.owner) === s) this.#outstanding.delete(slice.owner)
+      const m = store.maxStampOf(slice.owner)
+      if (m > max) max = m
+    }
+    if (purpose === SYNC_REPAIR) return
+    if (purpose === SYNC_PUSH) {
+      for (const slice of slices) if (slice.owner !== node.id) node.home.counted.add(slice.owner)
+      node.members.recompute()
+      return
+    }
+    // Session sync: our clock has now seen every claim the home knows.
+    node.hlc.adopt(clock)
+    node.hlc.observe(max)
+    store.restampOwn(() => node.hlc.stamp())
+    this.sendSync(s, SYNC_SESSION, [node.id])
+    node.home.synced(s, slices.map((x) => x.owner))
+  }
+
+  // ---- deltas -----------------------------------------------------------------
+
+  onDelta(s: Session, frame: unknown[], raw: Uint8Array): void {
+    const node = this.#node
+    const st = stateOf(s)
+    const d = readDelta(frame)
+    if (st.kind === 'client') {
+      if (d.owner !== s.remoteId) {
+        node.refuse(s, 'NOT_AUTHORIZED', `a client may only change its own slice (sent a delta of ${d.owner})`)
+        return
+      }
+      if (!st.ready) return
+      const r = node.store.applyDelta(d, this.#checkFor(d.owner))
+      if (r.status === 'gap') {
+        this.#ask(s, d.owner)
+        return
+      }
+      if (r.status !== 'applied') return
+      if (r.refused !== null) for (const [name, code] of r.refused) this.#refuseName(s, d.seq, name, code, null, d)
+      const bytes = r.acceptedOps === null ? raw : encodeValue(deltaFrame(d.owner, d.prevSeq, d.seq, d.clock, r.acceptedOps))
+      for (const p of node.conns.values()) {
+        const ps = stateOf(p)
+        if (p !== s && ps.ready && p.isOpen && (ps.kind === 'mesh' || ps.kind === 'client')) p.sendEncoded(bytes)
+      }
+      return
+    }
+    const r = node.store.applyDelta(d)
+    if (r.status === 'gap') {
+      this.#ask(s, d.owner)
+      return
+    }
+    if (r.status !== 'applied') return
+    if (st.kind === 'mesh') {
+      if (r.clientsChanged) {
+        noteClientReasons(node, d)
+        node.members.recompute()
+      }
+      if (node.members.counted.has(d.owner)) {
+        for (const c of node.conns.values()) {
+          if (stateOf(c).kind === 'client' && stateOf(c).ready && c.isOpen && c.remoteId !== d.owner) c.sendEncoded(raw)
+        }
+      }
+    }
+  }
+
+  /** Asks `conn` for the whole slice of `owner`: one request per owner outstanding. */
+  #ask(conn: Conn, owner: string): void {
+    if (this.#outstanding.has(owner)) return
+    this.#outstanding.set(owner, conn)
+    conn.send(sliceReqFrame(owner))
+  }
+
+  onSliceReq(s: Session, frame: unknown[]): void {
+    const node = this.#node
+    const owner = str(frame[1], 'slice request owner')
+    const st = stateOf(s)
+    if (st.kind === 'home') {
+      // Our home asks for our slice.
+      if (owner === node.id) this.sendSync(s, SYNC_REPAIR, [node.id])
+      return
+    }
+    if (st.kind === 'client' && owner !== node.id && !node.members.counted.has(owner)) {
+      s.send(uncountFrame(owner, 'noconnection'))
+      return
+    }
+    if (node.store.has(owner)) this.sendSync(s, SYNC_REPAIR, [owner])
+    else s.send(syncFrame(SYNC_REPAIR, false, node.hlc.nowMs(), [[owner, 0, 1, null, []]]))
+  }
+
+  onUncount(s: Session, frame: unknown[]): void {
+    const node = this.#node
+    if (stateOf(s).kind !== 'home') return
+    const owner = str(frame[1], 'uncount owner')
+    const reason = typeof frame[2] === 'string' ? frame[2] : 'noconnection'
+    this.#outstanding.delete(owner)
+    if (node.home.counted.delete(owner)) {
+      node.members.noteReason(owner, reason)
+      node.members.recompute()
+    }
+  }
+
+  onRefuseName(s: Session, frame: unknown[]): void {
+    if (stateOf(s).kind !== 'home') return
+    uint(frame[1], 'refuse seq')
+    const name = str(frame[2], 'refused name')
+    const code = str(frame[3], 'refuse code')
+    const at = num(frame[4], 'refused stamp')
+    this.onRefused(name, code, at)
+  }
+
+  // ---- a home's side ------------------------------------------------------------
+
+  /** The checks a home makes of claims new to it from client `c`. */
+  #checkFor(c: string): ClaimCheck {
+    const node = this.#node
+    const o = node.opts
+    let added = 0
+    const held = (node.store as { sizeOf?(owner: string): number }).sizeOf?.(c) ?? 0
+    return (_owner, name, at) => {
+      if (at < (node.hlc.nowMs() - o.maxClockOffsetMs) * COUNTER_SPAN) return 'CLOCK_SKEW'
+      if (held + added >= o.maxNamesPerClient) return 'QUOTA'
+      if (o.authorize !== undefined) {
+        let ok = false
+        try {
+          ok = o.authorize(c, name) === true
+        } catch (err) {
+          node.log('error', `authorize threw for ${c} ${name}: ${String(err)}`)
+        }
+        if (!ok) return 'NOT_AUTHORIZED'
+      }
+      added++
+      return null
+    }
+  }
+
+  #refuseName(s: Session, seq: number, name: string, code: string, slice: WholeSlice | null, d?: Delta): void {
+    let at = 0
+    const list = slice !== null ? slice.names : (d as Delta).ops
+    const stride = slice !== null ? 3 : 0
+    if (stride === 3) {
+      for (let i = 0; i < list.length; i += 3) if (list[i] === name) at = list[i + 2] as number
+    } else {
+      for (let i = 0; i < list.length; ) {
+        if (list[i] === OP_PUT) {
+          if (list[i + 1] === name) at = list[i + 3] as number
+          i += 4
+        } else i += list[i] === OP_DEL ? 3 : list[i] === OP_CLIENT_DEL ? 3 : 2
+      }
+    }
+    this.#node.log('warn', `refused claim ${JSON.stringify(name)} of ${s.remoteId}: ${code}`, { code })
+    this.#node.events.emit('error', new FlurryError(code as 'QUOTA', `claim ${JSON.stringify(name)} of ${s.remoteId} refused: ${code}`), s.remoteId)
+    s.send([F.REFUSE_NAME, seq, name, code, at])
+  }
+
+  /** Own clients follow our counted set: slices in, UNCOUNT out. */
+  onCountedChange(added: string[], removed: string[], reasons: ReadonlyMap<string, string>): void {
+    const node = this.#node
+    if (node.role !== 'peer') return
+    for (const cs of node.conns.values()) {
+      const st = stateOf(cs)
+      if (st.kind !== 'client' || !st.ready || !cs.isOpen) continue
+      for (const o of removed) if (o !== cs.remoteId) cs.send(uncountFrame(o, reasons.get(o) ?? 'noconnection'))
+      const push = added.filter((o) => o !== cs.remoteId)
+      if (push.length > 0) this.sendSync(cs, SYNC_PUSH, push)
+    }
+    // A counted client whose slice we never got: ask the peer listing it.
+    for (const o of added) {
+      if (node.store.seqOf(o) !== 0) continue
+      const via = node.members.clientHome.get(o)
+      const conn = via === undefined || via === node.id ? undefined : node.conns.get(via)
+      if (conn !== undefined) this.#ask(conn, o)
+    }
+  }
+
+  /** Pushes slices to own clients (except `skip`). */
+  #toClients(owners: string[], skip: string | null): void {
+    const node = this.#node
+    for (const cs of node.conns.values()) {
+      const st = stateOf(cs)
+      if (st.kind !== 'client' || !st.ready || !cs.isOpen || cs.remoteId === skip) continue
+      const list = owners.filter((o) => o !== cs.remoteId)
+      if (list.length > 0) this.sendSync(cs, SYNC_PUSH, list)
+    }
+  }
+
+  /** A client's session ended for good: one clients-list change hides all its names. */
+  onClientGone(c: string, reason: string): void {
+    const node = this.#node
+    node.store.removeClient(c, reason)
+    this.flushOwn()
+  }
+
+  onConnClosed(conn: Conn): void {
+    for (const [owner, c] of this.#outstanding) if (c === conn) this.#outstanding.delete(owner)
+  }
+
+  /** Refusals of own claims (the withdrawal is the global layer's). */
+  static readonly DEL_REFUSED = DEL_REFUSED
+}
+
+function noteClientReasons(node: NodeCore, d: Delta): void {
+  const ops = d.ops
+  for (let i = 0; i < ops.length; ) {
+    const op = ops[i]
+    if (op === OP_CLIENT_DEL) node.members.noteReason(ops[i + 1] as string, ops[i + 2] as string)
+    i += op === OP_PUT ? 4 : op === OP_DEL || op === OP_CLIENT_DEL ? 3 : 2
+  }
+}
+
+/** Chunks of one slice are consecutive: join them into whole slices. */
+function joinChunks(chunks: SliceChunk[]): WholeSlice[] {
+  const out: WholeSlice[] = []
+  let cur: WholeSlice | null = null
+  for (const c of chunks) {
+    if (cur !== null && cur.owner === c.owner && cur.seq === c.seq) {
+      for (const x of c.names) cur.names.push(x)
+      continue
+    }
+    cur = { owner: c.owner, seq: c.seq, role: c.role, clients: c.clients, names: c.names.slice() }
+    out.push(cur)
+  }
+  return out
+}
+
+function estimateChunk(c: unknown[]): number {
+  const names = c[4] as unknown[]
+  let n = 64
+  for (let i = 0; i < names.length; i += 3) n += (names[i] as string).length * 3 + 16
+  const clients = c[3] as string[] | null
+  if (clients !== null) for (const id of clients) n += id.length + 2
+  return n
+}
