@@ -3,7 +3,7 @@ import type { Server } from 'node:http'
 import { createServer as createTcpServer } from 'node:net'
 import type { Socket } from 'node:net'
 import { isFlurryError } from '@flurry/core'
-import type { Link, Listener } from '@flurry/core'
+import type { Dialer, Link, Listener } from '@flurry/core'
 import { linkSuite, settle, waitFor } from '@flurry/core/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket, WebSocketServer } from 'ws'
@@ -284,7 +284,8 @@ describe('WebSocket links', () => {
   it('offers a dialer of the same kind for ws URLs only', async () => {
     const spec = listenWebSocket({})
     const dialer = dialWebSocket('ws://127.0.0.1:1/flurry')
-    for (const owner of [spec, dialer]) {
+    // dialerFor is optional in the contracts; ws offers it on both.
+    for (const owner of [spec, dialer] as Array<{ dialerFor?(url: string): Dialer | null }>) {
       expect(owner.dialerFor?.('ws://127.0.0.1:2/flurry')?.target).toBe('ws://127.0.0.1:2/flurry')
       expect(owner.dialerFor?.('memory://x')).toBeNull()
     }
