@@ -87,6 +87,7 @@ export class Home {
     this.#attempt = 0
     stateOf(s).ready = true
     node.members.recompute()
+    node.bus?.homeChanged()
     stateOf(s).readyWait.resolve()
     node.events.emit('homeup', s.remoteId)
   }
