@@ -22,6 +22,11 @@ export class SessionState {
   readonly initiator: boolean
   /** The remote's first sync arrived (mesh, home) or the client's slice (client). */
   ready = false
+  /**
+   * We sent our session sync: from then on the remote follows our stream (own
+   * deltas, forwarded changes, slices and UNCOUNTs), whether or not it is ready.
+   */
+  streaming = false
   /** Parts of a SYNC in progress. */
   syncParts: SliceChunk[] | null = null
   syncPurpose = 0

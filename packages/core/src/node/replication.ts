@@ -68,7 +68,7 @@ export class Replication {
     if (d === null) return
     const bytes = encodeValue(deltaFrame(d.owner, d.prevSeq, d.seq, d.clock, d.ops))
     if (node.role === 'peer') {
-      for (const s of node.conns.values()) if (stateOf(s).ready && s.isOpen) s.sendEncoded(bytes)
+      for (const s of node.conns.values()) if (stateOf(s).streaming && s.isOpen) s.sendEncoded(bytes)
     } else if (node.home.working) {
       node.home.session?.sendEncoded(bytes)
     }
@@ -94,10 +94,12 @@ export class Replication {
       }
       owners.push(node.id)
       this.sendSync(s, SYNC_SESSION, owners)
+      st.streaming = true
     } else if (st.kind === 'client') {
       const owners = [...node.members.counted].filter((o) => o !== s.remoteId)
       owners.push(node.id)
       this.sendSync(s, SYNC_SESSION, owners)
+      st.streaming = true
     }
   }
 
@@ -189,6 +191,7 @@ export class Replication {
       }
     }
     const slice = slices[0]
+    const wasCounted = node.members.counted.has(c)
     if (this.#outstanding.get(c) === s) this.#outstanding.delete(c)
     if (slice !== undefined) {
       const { refused } = node.store.mergeSlice(slice, this.#checkFor(c))
@@ -196,16 +199,17 @@ export class Replication {
     }
     // Peers get the slice before the clients-list change that makes them count it.
     for (const p of node.conns.values()) {
-      if (stateOf(p).kind === 'mesh' && stateOf(p).ready) this.sendSync(p, SYNC_PUSH, [c])
+      if (stateOf(p).kind === 'mesh' && stateOf(p).streaming && p.isOpen) this.sendSync(p, SYNC_PUSH, [c])
     }
     if (!st.ready) {
       st.ready = true
       node.store.addClient(c)
       this.flushOwn()
       node.members.recompute()
-    } else {
-      this.#toClients([c], c)
     }
+    // An owner newly counted went to our clients whole with the recompute; one that
+    // was counted already (listed by another peer too) needs its new slice pushed.
+    if (wasCounted) this.#toClients([c], c)
   }
 
   /** The home's sync: merge it, re-stamp our claims above it, then send our slice. */
@@ -255,7 +259,7 @@ export class Replication {
       const bytes = r.acceptedOps === null ? raw : encodeValue(deltaFrame(d.owner, d.prevSeq, d.seq, d.clock, r.acceptedOps))
       for (const p of node.conns.values()) {
         const ps = stateOf(p)
-        if (p !== s && ps.ready && p.isOpen && (ps.kind === 'mesh' || ps.kind === 'client')) p.sendEncoded(bytes)
+        if (p !== s && ps.streaming && p.isOpen) p.sendEncoded(bytes)
       }
       return
     }
@@ -272,7 +276,7 @@ export class Replication {
       }
       if (node.members.counted.has(d.owner)) {
         for (const c of node.conns.values()) {
-          if (stateOf(c).kind === 'client' && stateOf(c).ready && c.isOpen && c.remoteId !== d.owner) c.sendEncoded(raw)
+          if (stateOf(c).kind === 'client' && stateOf(c).streaming && c.isOpen && c.remoteId !== d.owner) c.sendEncoded(raw)
         }
       }
     }
@@ -373,7 +377,7 @@ export class Replication {
     if (node.role !== 'peer') return
     for (const cs of node.conns.values()) {
       const st = stateOf(cs)
-      if (st.kind !== 'client' || !st.ready || !cs.isOpen) continue
+      if (st.kind !== 'client' || !st.streaming || !cs.isOpen) continue
       for (const o of removed) if (o !== cs.remoteId) cs.send(uncountFrame(o, reasons.get(o) ?? 'noconnection'))
       const push = added.filter((o) => o !== cs.remoteId)
       if (push.length > 0) this.sendSync(cs, SYNC_PUSH, push)
@@ -392,7 +396,7 @@ export class Replication {
     const node = this.#node
     for (const cs of node.conns.values()) {
       const st = stateOf(cs)
-      if (st.kind !== 'client' || !st.ready || !cs.isOpen || cs.remoteId === skip) continue
+      if (st.kind !== 'client' || !st.streaming || !cs.isOpen || cs.remoteId === skip) continue
       const list = owners.filter((o) => o !== cs.remoteId)
       if (list.length > 0) this.sendSync(cs, SYNC_PUSH, list)
     }

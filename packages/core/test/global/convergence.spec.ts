@@ -1,0 +1,153 @@
+/**
+ * The convergence property: random clusters (peers in a mesh, clients on homes, bus
+ * neighbours) under a seeded scheduler that delays and interleaves deliveries,
+ * partitions and heals (also non-transitive and half-open), crashes and restarts
+ * nodes, moves clients between homes (also before the old session timed out) and
+ * skews clocks by up to ±5 s, while actors register, unregister and exit. Once every
+ * partition healed, every client sits on a working home and the simulation drained:
+ * every live node shows the same table, equal to the winners among the claims live
+ * owners hold, and every registration that returned true ended visible or told once.
+ *
+ * 200 runs here; `npm run soak` runs 10,000. A failure prints the seed and the
+ * shrunk scenario (fast-check); replay with FLURRY_SEED=<seed>.
+ */
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { World, type Op, type SlotSpec } from './world.js'
+
+const SOAK = process.env.FLURRY_SOAK === '1'
+const RUNS = Number(process.env.FLURRY_RUNS) || (SOAK ? 10_000 : 200)
+const replaySeed = Number(process.env.FLURRY_SEED) || undefined
+const totals: Record<string, number> = {}
+function tally(stats: Record<string, number>, extra: Record<string, number>): void {
+  for (const [k, v] of Object.entries({ ...stats, ...extra })) totals[k] = (totals[k] ?? 0) + v
+}
+
+function clusterArb(opts: { maxPeers: number; minPeers: number; buses: boolean; homeless: boolean }) {
+  return fc
+    .record({
+      peers: fc.integer({ min: opts.minPeers, max: opts.maxPeers }),
+      clients: fc.integer({ min: opts.minPeers === 0 ? 2 : 0, max: 5 }),
+    })
+    .filter(({ peers, clients }) => peers + clients >= 3 && peers + clients <= 8)
+    .chain(({ peers, clients }) => {
+      const n = peers + clients
+      const client = fc.record({
+        homes: opts.homeless ? fc.constant([] as number[]) : fc.uniqueArray(fc.integer({ min: 0, max: peers - 1 }), { minLength: 1, maxLength: Math.min(2, peers) }),
+        bus: opts.buses ? fc.option(fc.integer({ min: 0, max: 1 }), { freq: 2 }) : fc.constant(null),
+      })
+      const node = fc.integer({ min: 0, max: n - 1 })
+      const op: fc.Arbitrary<Op> = fc.oneof(
+        { weight: 6, arbitrary: fc.record({ t: fc.constant('reg' as const), node, name: fc.nat(5), fresh: fc.boolean() }) },
+        { weight: 2, arbitrary: fc.record({ t: fc.constant('unreg' as const), node, name: fc.nat(5) }) },
+        { weight: 1, arbitrary: fc.record({ t: fc.constant('exit' as const), node }) },
+        { weight: 2, arbitrary: fc.record({ t: fc.constant('cut' as const), a: node, b: node }) },
+        { weight: 1, arbitrary: fc.record({ t: fc.constant('oneway' as const), a: node, b: node }) },
+        { weight: 2, arbitrary: fc.record({ t: fc.constant('heal' as const), a: node, b: node }) },
+        { weight: 1, arbitrary: fc.record({ t: fc.constant('crash' as const), node }) },
+        { weight: 1, arbitrary: fc.record({ t: fc.constant('restart' as const), node }) },
+        { weight: 1, arbitrary: fc.record({ t: fc.constant('drop' as const), node }) },
+        { weight: 4, arbitrary: fc.record({ t: fc.constant('run' as const), ms: fc.integer({ min: 0, max: 1500 }) }) },
+        { weight: 2, arbitrary: fc.record({ t: fc.constant('race' as const), nodes: fc.uniqueArray(node, { minLength: 2, maxLength: 4 }), name: fc.nat(5) }) },
+      )
+      return fc.record({
+        seed: fc.integer({ min: 1, max: 2 ** 30 }),
+        locks: fc.boolean(),
+        offsets: fc.array(fc.integer({ min: -5000, max: 5000 }), { minLength: n, maxLength: n }),
+        clients: fc.array(client, { minLength: clients, maxLength: clients }),
+        peers: fc.constant(peers),
+        ops: fc.array(op, { minLength: 5, maxLength: 40 }),
+      })
+    })
+}
+
+function specs(c: { peers: number; clients: Array<{ homes: number[]; bus: number | null }>; offsets: number[] }): SlotSpec[] {
+  const out: SlotSpec[] = []
+  for (let i = 0; i < c.peers; i++) out.push({ kind: 'peer', homes: [], bus: null, offset: c.offsets[i] ?? 0 })
+  c.clients.forEach((cl, j) => out.push({ kind: 'client', homes: cl.homes, bus: cl.bus, offset: c.offsets[c.peers + j] ?? 0 }))
+  return out
+}
+
+function same(a: Map<string, string>, b: Map<string, string>): boolean {
+  if (a.size !== b.size) return false
+  for (const [k, v] of a) if (b.get(k) !== v) return false
+  return true
+}
+
+const show = (m: Map<string, string>) => JSON.stringify([...m].sort())
+
+describe('global registry convergence', () => {
+  it(`converges on every live node (${RUNS} random clusters)`, { timeout: SOAK ? 0 : 600_000 }, async () => {
+    await fc.assert(
+      fc.asyncProperty(clusterArb({ minPeers: 1, maxPeers: 3, buses: true, homeless: false }), async (c) => {
+        const world = new World(c.seed, specs(c), c.locks)
+        try {
+          await world.start()
+          await world.net.run(1500)
+          for (const op of c.ops) {
+            await world.apply(op)
+            await world.net.run(world.net.rng() * 200)
+          }
+          await world.healAll()
+          const settled = await world.settle(30_000)
+          expect(settled, 'every client on a working home and the mesh complete').toBe(true)
+          // Drain: six heartbeat timeouts of simulated time with every frame delivered.
+          world.net.delayBias = 0
+          await world.net.run(3000)
+          const want = world.expected()
+          const live = world.liveNodes()
+          const ids = live.map((n) => n.id).sort()
+          for (const node of live) {
+            const got = world.tableOf(node)
+            expect(same(got, want), `${node.id} table ${show(got)} != expected ${show(want)}`).toBe(true)
+            expect(node.nodes().sort(), `${node.id} reaches every live node`).toEqual(ids.filter((id) => id !== node.id))
+          }
+          expect(world.badOutcomes()).toEqual([])
+          expect(world.errors).toEqual([])
+          tally(world.stats(), {
+            runs: 1,
+            crashes: c.ops.filter((o) => o.t === 'crash').length,
+            cuts: c.ops.filter((o) => o.t === 'cut' || o.t === 'oneway').length,
+          })
+        } finally {
+          await world.close()
+        }
+      }),
+      { numRuns: RUNS, seed: replaySeed, endOnFailure: false, verbose: 1 },
+    )
+    // The runs were not trivial: names were contested and notices sent.
+    expect(totals.notices ?? 0).toBeGreaterThan(0)
+    if (process.env.FLURRY_STATS) console.log('convergence totals', totals)
+  })
+
+  it(`homeless nodes sharing a bus agree among themselves (${Math.ceil(RUNS / 2)} runs)`, { timeout: SOAK ? 0 : 600_000 }, async () => {
+    await fc.assert(
+      fc.asyncProperty(clusterArb({ minPeers: 0, maxPeers: 0, buses: false, homeless: true }), async (c) => {
+        const all = specs(c).map((s) => ({ ...s, bus: 0 }))
+        const world = new World(c.seed, all, c.locks)
+        try {
+          await world.start()
+          await world.net.run(1500)
+          for (const op of c.ops) {
+            if (op.t === 'cut' || op.t === 'oneway' || op.t === 'drop') continue
+            await world.apply(op)
+            await world.net.run(world.net.rng() * 200)
+          }
+          await world.healAll()
+          // Restart nobody: crashed tabs stay gone; the others must forget them.
+          world.net.delayBias = 0
+          await world.net.run(4000)
+          const want = world.expected()
+          for (const node of world.liveNodes()) {
+            const got = world.tableOf(node)
+            expect(same(got, want), `${node.id} table ${show(got)} != expected ${show(want)}`).toBe(true)
+          }
+          expect(world.badOutcomes()).toEqual([])
+        } finally {
+          await world.close()
+        }
+      }),
+      { numRuns: Math.ceil(RUNS / 2), seed: replaySeed, endOnFailure: false, verbose: 1 },
+    )
+  })
+})
