@@ -108,8 +108,11 @@ export class FlurryNode {
 
   /** Goodbye to every session (others see nodedown 'goodbye'), then stop. Idempotent. */
   async close(): Promise<void> {
-    if (!this.core.closing) this.#actors.stopAll('shutdown')
+    // Goodbye first: the others see this node go (nodedown 'goodbye', its names with
+    // reason 'nodedown') in one step, rather than each name unregistered.
+    const first = !this.core.closing
     await this.core.close()
+    if (first) this.#actors.stopAll('shutdown')
   }
 
   #resolve(to: Pid | string): Pid {
