@@ -46,6 +46,17 @@ export class Mesh {
     return id
   }
 
+  /**
+   * A peer to keep meshed with, dialed now and redialed with backoff until it
+   * answers (and after every loss): for peers listed in configuration, which may
+   * start after us.
+   */
+  addPeer(dialer: Dialer): void {
+    const e = this.#entry(dialer.target)
+    e.dialer = dialer
+    if (!e.dialing && e.timer === undefined) void this.#dial(e)
+  }
+
   #entry(url: string): PeerEntry {
     let e = this.#byUrl.get(url)
     if (e === undefined) {

@@ -112,6 +112,14 @@ export class NodeCore {
     return this.role === 'peer' ? this.mesh.connect(dialer) : this.home.connect(dialer)
   }
 
+  /** A peer to mesh with that may not be up yet: dialed in the background, forever. */
+  addPeer(dialer: Dialer): void {
+    this.#checkOpen()
+    if (this.role !== 'peer') throw new FlurryError('BAD_ARGUMENT', 'addPeer is for peers: listen first')
+    this.#dialerSources.push(dialer)
+    this.mesh.addPeer(dialer)
+  }
+
   async join(spec: BusSpec): Promise<void> {
     this.#checkOpen()
     if (this.bus !== null) throw new FlurryError('BAD_ARGUMENT', `already on bus ${this.bus.name}`)

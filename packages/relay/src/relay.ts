@@ -1,0 +1,172 @@
+/**
+ * startRelay: a peer that meshes with other peers, is the home of its clients (tabs,
+ * Node processes behind firewalls), and serves HTTP on the same port: /healthz, a
+ * status page, and (with the browser package) /flurry.js and the demo.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { FlurryError, createNode, type FlurryNode, type Logger, type NodeInit } from '@flurry/core'
+import { dialWebSocket, listenWebSocket } from '@flurry/ws'
+import { statusPage } from './status-page.js'
+
+export interface RelayInit {
+  /** @default '127.0.0.1' */
+  host?: string
+  /** 0 picks a free port. @default 8080 */
+  port?: number
+  /** The cluster cookie (peers prove it; clients too unless clientCookie is set). */
+  cookie: string
+  /** WebSocket URLs of peers to mesh with; dialed in the background until they answer. */
+  peers?: string[]
+  /** @default 'relay' */
+  name?: string
+  /** The cookie handed to web pages: clients may prove it instead of the cluster cookie. */
+  clientCookie?: string
+  /** Asked before a client's claim is accepted. */
+  authorize?: (nodeId: string, name: string) => boolean
+  /** Origin allowlist for WebSocket upgrades (browsers send Origin; Node peers do not). */
+  origins?: string[]
+  /** @default 10000 */
+  maxNamesPerClient?: number
+  /** @default 1000 */
+  maxClockOffsetMs?: number
+  heartbeatIntervalMs?: number
+  heartbeatTimeoutMs?: number
+  /** One call per event worth a person's attention. @default quiet */
+  logger?: Logger
+  /** More HTTP routes, tried before the built-in ones (the demo and bundle plug in here). */
+  routes?: RelayRoute[]
+  /** Any other createNode option (tests shorten timeouts this way). */
+  node?: Partial<NodeInit>
+}
+
+/** Handles a request and returns true, or returns false to let the next route try. */
+export type RelayRoute = (req: IncomingMessage, res: ServerResponse, relay: Relay) => boolean | Promise<boolean>
+
+export interface Relay {
+  /** The relay's own node: it can host actors and names. */
+  readonly node: FlurryNode
+  /** 'http://host:port' */
+  readonly url: string
+  /** 'ws://host:port/flurry' */
+  readonly wsUrl: string
+  /** Goodbye to every session, then stop listening. Idempotent. */
+  close(): Promise<void>
+}
+
+export async function startRelay(init: RelayInit): Promise<Relay> {
+  if (init === null || typeof init !== 'object' || typeof init.cookie !== 'string' || init.cookie === '') {
+    throw new FlurryError('BAD_ARGUMENT', 'startRelay needs a cookie')
+  }
+  const host = init.host ?? '127.0.0.1'
+  const port = init.port ?? 8080
+  const node = await createNode({
+    ...init.node,
+    name: init.name ?? init.node?.name ?? 'relay',
+    cookie: init.cookie,
+    ...(init.clientCookie !== undefined ? { clientCookie: init.clientCookie } : {}),
+    ...(init.authorize !== undefined ? { authorize: init.authorize } : {}),
+    ...(init.maxNamesPerClient !== undefined ? { maxNamesPerClient: init.maxNamesPerClient } : {}),
+    ...(init.maxClockOffsetMs !== undefined ? { maxClockOffsetMs: init.maxClockOffsetMs } : {}),
+    ...(init.heartbeatIntervalMs !== undefined ? { heartbeatIntervalMs: init.heartbeatIntervalMs } : {}),
+    ...(init.heartbeatTimeoutMs !== undefined ? { heartbeatTimeoutMs: init.heartbeatTimeoutMs } : {}),
+    ...(init.logger !== undefined ? { logger: init.logger } : {}),
+  })
+  const routes = init.routes ?? []
+  let relay!: Relay
+  const server: Server = createServer((req, res) => {
+    void handle(req, res, routes, relay).catch((err: unknown) => {
+      init.logger?.('error', `http ${req.method} ${req.url} failed: ${String(err)}`)
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' })
+      res.end('internal error\n')
+    })
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new FlurryError('BAD_ARGUMENT', `cannot listen on ${host}:${port}: ${err.code ?? err.message}`, { cause: err })),
+    )
+    server.listen(port, host, () => resolve())
+  })
+  const address = server.address() as AddressInfo
+  const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address
+  const url = `http://${hostForUrl}:${address.port}`
+  let listener: Awaited<ReturnType<FlurryNode['listen']>>
+  try {
+    listener = await node.listen(listenWebSocket({ server, path: '/flurry', ...(init.origins ? { origins: init.origins } : {}) }))
+  } catch (err) {
+    server.close()
+    await node.close()
+    throw err
+  }
+  for (const peer of init.peers ?? []) node.core.addPeer(dialWebSocket(peer))
+  let closing: Promise<void> | null = null
+  relay = {
+    node,
+    url,
+    wsUrl: listener.url,
+    close() {
+      closing ??= (async () => {
+        await node.close()
+        await listener.close()
+        server.closeAllConnections()
+        await new Promise<void>((resolve) => server.close(() => resolve()))
+      })()
+      return closing
+    },
+  }
+  return relay
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, routes: RelayRoute[], relay: Relay): Promise<void> {
+  for (const route of routes) if (await route(req, res, relay)) return
+  const path = (req.url ?? '/').split('?')[0]
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.writeHead(405, { allow: 'GET, HEAD' }).end()
+    return
+  }
+  if (path === '/healthz') {
+    json(res, health(relay))
+    return
+  }
+  if (path === '/status.json') {
+    json(res, status(relay))
+    return
+  }
+  if (path === '/' || path === '/status') {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' })
+    res.end(statusPage())
+    return
+  }
+  res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n')
+}
+
+function json(res: ServerResponse, body: unknown): void {
+  res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+  res.end(JSON.stringify(body))
+}
+
+/** GET /healthz: the relay's id, how many nodes it reaches and names it sees. */
+export function health(relay: Relay): { id: string; nodes: number; names: number; unreachable: string[] } {
+  const node = relay.node
+  return {
+    id: node.id,
+    nodes: node.nodes().length,
+    names: node.global.names().length,
+    unreachable: node.core.mesh.unreachable().map((p) => p.url),
+  }
+}
+
+/** GET /status.json: what the status page shows. */
+export function status(relay: Relay): unknown {
+  const node = relay.node
+  return {
+    id: node.id,
+    url: relay.url,
+    nodes: node.nodes().sort(),
+    unreachable: node.core.mesh.unreachable(),
+    names: node.global.names().map((name) => {
+      const pid = node.global.whereis(name)
+      return { name, pid: pid?.toString() ?? null, node: pid?.node ?? null }
+    }),
+  }
+}
