@@ -23,6 +23,7 @@ export class Home {
   #timer: TimerHandle | undefined
   #connecting = false
   #stopped = false
+  #suspended = false
 
   constructor(node: NodeCore) {
     this.#node = node
@@ -100,7 +101,7 @@ export class Home {
     this.counted.clear()
     node.members.noteHomeDown(s.remoteId, reason)
     node.members.recompute()
-    if (wasReady && !node.closing) {
+    if (wasReady && !node.closing && !this.#suspended) {
       node.log('warn', `home ${s.remoteId} lost (${reason}${detail && detail !== reason ? `: ${detail}` : ''}); reconnecting`)
     }
     if (wasReady) node.events.emit('homedown', s.remoteId, reason)
@@ -110,15 +111,34 @@ export class Home {
 
   /** Reconnect now (a page restored from the back/forward cache). */
   reconnectNow(): void {
-    if (this.dialer === null || this.#stopped || this.working || this.#connecting) return
+    if (this.dialer === null || this.#stopped || this.#suspended || this.working || this.#connecting) return
     if (this.#timer !== undefined) this.#node.opts.clock.clearTimeout(this.#timer)
     this.#timer = undefined
     void this.#reconnect()
   }
 
+  /**
+   * The page is hidden or frozen: say goodbye (the home drops us and our names at
+   * once) and stop reconnecting until resume().
+   */
+  suspend(): void {
+    this.#suspended = true
+    if (this.#timer !== undefined) this.#node.opts.clock.clearTimeout(this.#timer)
+    this.#timer = undefined
+    const s = this.session
+    if (s !== null && s.isOpen) s.close('local', 'goodbye')
+  }
+
+  /** The page is back (bfcache restore, resume): rejoin the home. */
+  resume(): void {
+    if (!this.#suspended) return
+    this.#suspended = false
+    this.reconnectNow()
+  }
+
   #schedule(): void {
     const node = this.#node
-    if (this.dialer === null || this.#stopped || node.closing || this.#timer !== undefined || this.#connecting) return
+    if (this.dialer === null || this.#stopped || this.#suspended || node.closing || this.#timer !== undefined || this.#connecting) return
     const o = node.opts
     const base = Math.min(o.reconnectMaxMs, o.reconnectMinMs * 2 ** Math.min(this.#attempt, 20))
     const jitter = 0.5 + ((o.random(1)[0] as number) / 255) * 0.5
@@ -129,7 +149,7 @@ export class Home {
   }
 
   async #reconnect(): Promise<void> {
-    if (this.#stopped || this.#node.closing) return
+    if (this.#stopped || this.#suspended || this.#node.closing) return
     try {
       await this.#attempt1()
     } catch (err) {

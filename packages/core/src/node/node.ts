@@ -16,6 +16,7 @@ import { HybridClock } from './hlc.js'
 import { Home } from './home.js'
 import { Membership } from './membership.js'
 import { Mesh } from './mesh.js'
+import { watchPageLifecycle } from './page-lifecycle.js'
 import type { NodeOptions } from './options.js'
 import { Replication } from './replication.js'
 import { Router } from './router.js'
@@ -54,6 +55,10 @@ export class NodeCore {
   readonly router: Router
   bus: BusMember | null = null
   closing = false
+  /** Hidden or frozen page: goodbye said, waiting for resume(). */
+  suspended = false
+  #busSpec: BusSpec | null = null
+  #unwatchPage: () => void
   onActorFrame: ActorFrameHandler = () => {}
   #closed: Promise<void> | null = null
   #dialerSources: Array<{ dialerFor?(url: string): Dialer | null }> = []
@@ -71,6 +76,7 @@ export class NodeCore {
     this.mesh = new Mesh(this)
     this.home = new Home(this)
     store.onOwnChange = () => this.repl.scheduleOwnFlush()
+    this.#unwatchPage = watchPageLifecycle(this)
   }
 
   log(level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>): void {
@@ -123,13 +129,48 @@ export class NodeCore {
   async join(spec: BusSpec): Promise<void> {
     this.#checkOpen()
     if (this.bus !== null) throw new FlurryError('BAD_ARGUMENT', `already on bus ${this.bus.name}`)
+    this.#busSpec = spec
     const member = new BusMember(this, spec)
     this.bus = member
     try {
       await member.start()
     } catch (err) {
       this.bus = null
+      this.#busSpec = null
       throw err
+    }
+  }
+
+  /**
+   * The page is hidden (pagehide) or frozen: goodbye to the home and the bus, so
+   * the others see this node go at once and the page stays eligible for the
+   * back/forward cache. Actors and names stay; resume() rejoins.
+   */
+  suspend(): void {
+    if (this.closing || this.suspended) return
+    this.suspended = true
+    this.repl.flushOwn()
+    this.home.suspend()
+    if (this.bus !== null) {
+      this.bus.stop()
+      this.bus = null
+      this.members.recompute()
+    }
+  }
+
+  /** Back from the back/forward cache or from frozen: rejoin the home and the bus. */
+  resume(): void {
+    if (this.closing || !this.suspended) return
+    this.suspended = false
+    this.home.resume()
+    const spec = this.#busSpec
+    if (spec !== null && this.bus === null) {
+      const member = new BusMember(this, spec)
+      this.bus = member
+      member.start().catch((err: unknown) => {
+        if (this.bus === member) this.bus = null
+        this.log('warn', `could not rejoin bus ${spec.name}: ${String(err)}`)
+      })
     }
   }
 
@@ -144,6 +185,7 @@ export class NodeCore {
   close(): Promise<void> {
     if (this.#closed !== null) return this.#closed
     this.closing = true
+    this.#unwatchPage()
     this.#closed = (async () => {
       this.repl.flushOwn()
       this.mesh.stop()
