@@ -1,12 +1,13 @@
 /**
  * The hybrid logical clock that stamps registry claims. A stamp is one number,
- * `ms * 4096 + counter`, so stamps compare with `<` and a counter that passes 4095 in
- * one millisecond simply carries into the next. Every node computes the same winner
+ * `ms * 1024 + counter`, so stamps compare with `<` and a counter that passes 1023 in
+ * one millisecond simply carries into the next. 1024 keeps stamps exact doubles until
+ * the year 2248 (4096 would overflow in 2039). Every node computes the same winner
  * from the same stamps.
  */
 import type { Clock } from '../base/clock.js'
 
-export const COUNTER_SPAN = 4096
+export const COUNTER_SPAN = 1024
 
 export function stampMs(at: number): number {
   return Math.floor(at / COUNTER_SPAN)

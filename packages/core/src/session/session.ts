@@ -79,6 +79,12 @@ export interface SessionHandlers {
 
 let sessionIds = 0
 const EXTRA_MESSAGE_BYTES = 64
+/**
+ * Frames queued together leave as one link message of at most this many bytes (a
+ * bigger frame goes alone). It is a protocol constant, not the node's
+ * maxFrameBytes: nodes with different limits must accept each other's batches.
+ */
+export const BATCH_BYTES = 64 * 1024
 
 type State = 'handshake' | 'open' | 'closed'
 
@@ -153,7 +159,7 @@ export class Session {
     if (bytes.length > max) {
       throw new FlurryError('FRAME_TOO_LARGE', `frame of ${bytes.length} bytes is over the limit of ${max}`)
     }
-    if (this.#batch.byteLength + 4 + bytes.length > max + 4) this.flush()
+    if (this.#batch.frameCount > 0 && this.#batch.byteLength + 4 + bytes.length > BATCH_BYTES) this.flush()
     this.#batch.appendEncoded(bytes)
     if (!this.#flushScheduled) {
       this.#flushScheduled = true
@@ -227,7 +233,7 @@ export class Session {
     if (this.state === 'closed') return
     this.#gotFrame = true
     const max = this.init.maxFrameBytes
-    if (data.length > max + EXTRA_MESSAGE_BYTES) {
+    if (data.length > Math.max(max, BATCH_BYTES) + EXTRA_MESSAGE_BYTES) {
       this.#badFrame(new FlurryError('FRAME_TOO_LARGE', `incoming message of ${data.length} bytes is over the limit of ${max}`))
       return
     }

@@ -46,7 +46,7 @@ export const SYNC_PUSH = 1
 export const SYNC_REPAIR = 2
 
 /** Operations inside a DELTA, flattened: [op, ...args, op, ...args]. */
-export const OP_PUT = 1 // name, pidId, at (stamp: ms * 4096 + counter)
+export const OP_PUT = 1 // name, pidId, at (stamp: ms * 1024 + counter)
 export const OP_DEL = 2 // name, reason
 export const OP_CLIENT_ADD = 3 // clientId
 export const OP_CLIENT_DEL = 4 // clientId, reason

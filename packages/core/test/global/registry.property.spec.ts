@@ -7,6 +7,7 @@
  * Slices are drawn from a per-owner history of versions with increasing seqs, so that
  * equal seqs always mean equal contents (the invariant the protocol keeps).
  */
+import { COUNTER_SPAN } from '../../src/node/hlc.js'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { Registry } from '../../src/global/registry.js'
@@ -37,7 +38,7 @@ const SELF = 'm@self'
 const OWNERS = ['a@0001', 'b@0002', 'n@0003', 'z@0004'] as const
 const NAMES = ['v', 'w', 'x', 'y', 'z'] as const
 const CLIENT_IDS = ['c1@0', 'c2@0', 'c3@0'] as const
-const st = (ms: number, counter = 0): number => ms * 4096 + counter
+const st = (ms: number, counter = 0): number => ms * COUNTER_SPAN + counter
 
 // ---- generated histories ----------------------------------------------------------
 

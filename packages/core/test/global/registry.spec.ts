@@ -2,6 +2,7 @@
  * The pure registry (src/global/registry.ts): own slice, other owners' slices by the
  * seq rules, counted owners, the winner rule and the events it reports.
  */
+import { COUNTER_SPAN } from '../../src/node/hlc.js'
 import { describe, expect, it } from 'vitest'
 import { Registry, type RegistryEvents } from '../../src/global/registry.js'
 import type { ClaimCheck, WholeSlice } from '../../src/node/slice-store.js'
@@ -26,8 +27,8 @@ const P = 'p@0002'
 const C = 'c@0003'
 const Z = 'z@0004'
 
-/** A stamp: ms * 4096 + counter. */
-const st = (ms: number, counter = 0): number => ms * 4096 + counter
+/** A stamp: ms * COUNTER_SPAN + counter. */
+const st = (ms: number, counter = 0): number => ms * COUNTER_SPAN + counter
 
 function delta(owner: string, prevSeq: number, seq: number, ops: unknown[]): Delta {
   return { owner, prevSeq, seq, clock: 0, ops }

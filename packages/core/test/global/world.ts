@@ -107,7 +107,6 @@ export class World {
       busHeartbeatMs: 300,
       logger: (level, message) => {
         if (level === 'error') this.errors.push(`${slot.name}: ${message}`)
-        if (process.env.SIM_LOG) console.log(slot.name, level, message)
       },
     })
     slot.node = node
