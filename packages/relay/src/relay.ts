@@ -7,7 +7,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import { FlurryError, createNode, type FlurryNode, type Logger, type NodeInit } from '@flurry/core'
 import { dialWebSocket, listenWebSocket } from '@flurry/ws'
+import { existsSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { statusPage } from './status-page.js'
+import { StaticFiles } from './static.js'
+
+/** Where the build puts the browser bundle and the demo. */
+const DEFAULT_PUBLIC = join(dirname(fileURLToPath(import.meta.url)), 'public')
 
 export interface RelayInit {
   /** @default '127.0.0.1' */
@@ -38,6 +45,16 @@ export interface RelayInit {
   routes?: RelayRoute[]
   /** Any other createNode option (tests shorten timeouts this way). */
   node?: Partial<NodeInit>
+  /**
+   * Folder served over HTTP: /flurry.js and the demo app. null serves none.
+   * @default the relay package's built dist/public
+   */
+  publicDir?: string | null
+  /**
+   * Development only: the cookie handed to pages at GET /config.json, so the demo
+   * can connect. Never set it in production (set clientCookie/authorize/origins).
+   */
+  devCookie?: string
 }
 
 /** Handles a request and returns true, or returns false to let the next route try. */
@@ -72,7 +89,9 @@ export async function startRelay(init: RelayInit): Promise<Relay> {
     ...(init.heartbeatTimeoutMs !== undefined ? { heartbeatTimeoutMs: init.heartbeatTimeoutMs } : {}),
     ...(init.logger !== undefined ? { logger: init.logger } : {}),
   })
-  const routes = init.routes ?? []
+  const publicDir = init.publicDir === undefined ? DEFAULT_PUBLIC : init.publicDir
+  const files = publicDir !== null && existsSync(publicDir) ? new StaticFiles(publicDir) : null
+  const routes = [...(init.routes ?? []), builtins(files, init.devCookie)]
   let relay!: Relay
   const server: Server = createServer((req, res) => {
     void handle(req, res, routes, relay).catch((err: unknown) => {
@@ -119,30 +138,34 @@ export async function startRelay(init: RelayInit): Promise<Relay> {
 
 async function handle(req: IncomingMessage, res: ServerResponse, routes: RelayRoute[], relay: Relay): Promise<void> {
   for (const route of routes) if (await route(req, res, relay)) return
-  const path = (req.url ?? '/').split('?')[0]
-  if (req.method !== 'GET' && req.method !== 'HEAD') {
-    res.writeHead(405, { allow: 'GET, HEAD' }).end()
-    return
-  }
-  if (path === '/healthz') {
-    json(res, health(relay))
-    return
-  }
-  if (path === '/status.json') {
-    json(res, status(relay))
-    return
-  }
-  if (path === '/' || path === '/status') {
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' })
-    res.end(statusPage())
-    return
-  }
   res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n')
 }
 
-function json(res: ServerResponse, body: unknown): void {
+/** /healthz, /status(.json), /config.json (dev), and the static files (demo at /). */
+function builtins(files: StaticFiles | null, devCookie: string | undefined): RelayRoute {
+  return (req, res, relay) => {
+    const path = (req.url ?? '/').split('?')[0] as string
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end()
+      return true
+    }
+    if (path === '/healthz') return json(res, health(relay))
+    if (path === '/status.json') return json(res, status(relay))
+    if (path === '/config.json') return json(res, devCookie === undefined ? {} : { cookie: devCookie, dev: true })
+    if (path === '/status' || (path === '/' && (files === null || !files.has('/index.html')))) {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' })
+      res.end(statusPage())
+      return true
+    }
+    if (files !== null) return files.serve(req, res, path === '/' ? '/index.html' : path)
+    return false
+  }
+}
+
+function json(res: ServerResponse, body: unknown): true {
   res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
   res.end(JSON.stringify(body))
+  return true
 }
 
 /** GET /healthz: the relay's id, how many nodes it reaches and names it sees. */

@@ -11,6 +11,7 @@ const relay = await startRelay({
   host: '127.0.0.1',
   port,
   cookie,
+  devCookie: cookie,
   logger: (level, message) => console.log(`${level.padEnd(5)} ${message}`),
 })
 relay.node.on('nodeup', (id) => console.log(`event nodeup ${id}`))
