@@ -374,7 +374,8 @@ export class Replication {
   /** Own clients follow our counted set: slices in, UNCOUNT out. */
   onCountedChange(added: string[], removed: string[], reasons: ReadonlyMap<string, string>): void {
     const node = this.#node
-    if (node.role !== 'peer') return
+    // A closing node's goodbye says it all: no UNCOUNT with reason 'shutdown' first.
+    if (node.role !== 'peer' || node.closing) return
     for (const cs of node.conns.values()) {
       const st = stateOf(cs)
       if (st.kind !== 'client' || !st.streaming || !cs.isOpen) continue
@@ -406,7 +407,8 @@ export class Replication {
   onClientGone(c: string, reason: string): void {
     const node = this.#node
     node.store.removeClient(c, reason)
-    this.flushOwn()
+    // Closing: peers learn of our clients from our goodbye ('home-down'), not 'shutdown'.
+    if (!node.closing) this.flushOwn()
   }
 
   onConnClosed(conn: Conn): void {

@@ -34,6 +34,11 @@ interface Held {
 interface In {
   expected: number
   route: Conn | null
+  /**
+   * Nothing received yet: a first frame past seq 1 means earlier ones are on another
+   * route (a bus may overtake the home), so it waits like any early frame.
+   */
+  fresh: boolean
   held: Held[] | null
   timer: TimerHandle | undefined
 }
@@ -148,7 +153,7 @@ export class Router {
   #receive(conn: Conn, from: string, seq: number, op: number, frame: unknown[], argAt: number): void {
     let ch = this.#in.get(from)
     if (ch === undefined) {
-      ch = { expected: 0, route: null, held: null, timer: undefined }
+      ch = { expected: 1, route: null, fresh: true, held: null, timer: undefined }
       this.#in.set(from, ch)
     }
     if (op === A_FENCE) {
@@ -159,7 +164,8 @@ export class Router {
       return
     }
     if (seq < ch.expected) return
-    if (ch.route === null || ch.route === conn || seq === ch.expected) {
+    if ((ch.route === null && !ch.fresh) || ch.route === conn || seq === ch.expected) {
+      ch.fresh = false
       ch.route = conn
       ch.expected = seq + 1
       this.#deliver(from, op, frame, argAt)
@@ -185,6 +191,7 @@ export class Router {
   /** The old route is done: deliver what waited, in seq order. */
   #release(from: string, ch: In): void {
     ch.route = null
+    ch.fresh = false
     if (ch.timer !== undefined) this.#node.opts.clock.clearTimeout(ch.timer)
     ch.timer = undefined
     const held = ch.held
