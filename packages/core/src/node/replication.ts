@@ -194,7 +194,7 @@ export class Replication {
     const wasCounted = node.members.counted.has(c)
     if (this.#outstanding.get(c) === s) this.#outstanding.delete(c)
     if (slice !== undefined) {
-      const { refused } = node.store.mergeSlice(slice, this.#checkFor(c))
+      const { refused } = node.store.mergeSlice(slice, this.#checkFor(c, slice))
       if (refused !== null) for (const [name, code] of refused) this.#refuseName(s, slice.seq, name, code, slice)
     }
     // Peers get the slice before the clients-list change that makes them count it.
@@ -329,15 +329,36 @@ export class Replication {
 
   // ---- a home's side ------------------------------------------------------------
 
-  /** The checks a home makes of claims new to it from client `c`. */
-  #checkFor(c: string): ClaimCheck {
+  /**
+   * The checks a home makes of claims new to it from client `c`. The quota counts the
+   * names `c` holds once the claim is in, not before the change: a delta changes the
+   * held slice op by op (a DEL before a PUT frees a place, a PUT of a name held
+   * already takes none); a whole slice (`whole`) replaces the held one, so its claims
+   * kept unchanged count, then each claim accepted.
+   */
+  #checkFor(c: string, whole: WholeSlice | null = null): ClaimCheck {
     const node = this.#node
     const o = node.opts
-    let added = 0
-    const held = (node.store as { sizeOf?(owner: string): number }).sizeOf?.(c) ?? 0
+    const namesOf = (): ReadonlyMap<string, { pidId: number; at: number }> | undefined =>
+      (node.store as { slice?(owner: string): { names: ReadonlyMap<string, { pidId: number; at: number }> } | undefined }).slice?.(c)
+        ?.names
+    let kept = 0
+    if (whole !== null) {
+      const held = namesOf()
+      for (let i = 0; i < whole.names.length; i += 3) {
+        const h = held?.get(whole.names[i] as string)
+        if (h !== undefined && h.pidId === whole.names[i + 1] && h.at === whole.names[i + 2]) kept++
+      }
+    }
     return (_owner, name, at) => {
       if (at < (node.hlc.nowMs() - o.maxClockOffsetMs) * COUNTER_SPAN) return 'CLOCK_SKEW'
-      if (held + added >= o.maxNamesPerClient) return 'QUOTA'
+      let after: number
+      if (whole !== null) after = kept + 1
+      else {
+        const held = namesOf()
+        after = (held?.size ?? 0) + (held?.has(name) === true ? 0 : 1)
+      }
+      if (after > o.maxNamesPerClient) return 'QUOTA'
       if (o.authorize !== undefined) {
         let ok = false
         try {
@@ -347,7 +368,7 @@ export class Replication {
         }
         if (!ok) return 'NOT_AUTHORIZED'
       }
-      added++
+      if (whole !== null) kept++
       return null
     }
   }
