@@ -2,7 +2,8 @@
  * Through the relay: two browser contexts (separate profiles, so no shared bus), and
  * a tab with a Node node.
  */
-import { COOKIE, TAB_NODE, expect, test } from './support/fixtures.js'
+import { concurrentClaims } from './support/claims.js'
+import { COOKIE, TAB_NODE, expect, report, test, type Tab } from './support/fixtures.js'
 
 test('two browser contexts share names through the relay', async ({ relay, newContext, openTab }) => {
   const ctxA = await newContext()
@@ -56,4 +57,12 @@ test('a tab and a Node node call each other by name through the relay', async ({
   // The relay's own node sees both.
   expect(relay.node.global.whereis('tab:svc')?.node).toBe(tabId)
   expect(relay.node.global.whereis('svc:echo')?.node).toBe(server.id)
+})
+
+test('three contexts claiming one name at once end with one winner, the same on the relay', async ({ relay, newContext, openTab }, info) => {
+  const tabs: Tab[] = []
+  for (let i = 0; i < 3; i++) tabs.push(await openTab(await newContext(), relay.url))
+  for (const [i, t] of tabs.entries()) await t.start({ name: `t${i}`, cookie: COOKIE, relay: true, node: TAB_NODE })
+  const r = await concurrentClaims(tabs, 15, (name) => relay.node.global.whereis(name)?.toString())
+  report(info, 'relay: concurrent claims', `${r.contested} of ${r.rounds} rounds contested; ${r.told} losers told, ${r.interimWinners} of them about an interim winner`)
 })
