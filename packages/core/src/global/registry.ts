@@ -39,7 +39,7 @@ export interface RegistryEvents {
 export class Claim {
   readonly name: string
   readonly slice: Slice
-  pidId: number
+  readonly pidId: number
   at: number
   /** Next claim of the same name in the chain of counted claims. */
   next: Claim | null = null
@@ -58,12 +58,7 @@ export class Claim {
 
   /** Made on first use: most claims are never looked up on most nodes. */
   get pid(): Pid {
-    let p = this.#pid
-    if (p === null || p.id !== this.pidId) {
-      p = new Pid(this.slice.owner, this.pidId)
-      this.#pid = p
-    }
-    return p
+    return (this.#pid ??= new Pid(this.slice.owner, this.pidId))
   }
 }
 
@@ -106,7 +101,12 @@ export class Registry implements SliceStore {
   /** name -> winning claim (head of the chain of counted claims). */
   #table = new Map<string, Claim>()
   /** Own claims by pid id: a name, or several. */
-  #byPid = new Map<number, string | string[]>()
+  #byPid = new Map<number, string | Set<string>>()
+  /**
+   * No one listens to register/unregister: skip building their arguments (a Pid per
+   * name) on the hot paths. The service keeps it up to date.
+   */
+  quiet = false
   #ownOps: unknown[] = []
   #beaten = new Set<Claim>()
   #now: () => number
@@ -166,10 +166,10 @@ export class Registry implements SliceStore {
     this.self.names.set(name, claim)
     const had = this.#byPid.get(pidId)
     if (had === undefined) this.#byPid.set(pidId, name)
-    else if (typeof had === 'string') this.#byPid.set(pidId, [had, name])
-    else had.push(name)
+    else if (typeof had === 'string') this.#byPid.set(pidId, new Set([had, name]))
+    else had.add(name)
     this.#table.set(name, claim)
-    this.events.register(name, claim.pid)
+    if (!this.quiet) this.events.register(name, claim.pid)
     this.#own(OP_PUT, name, pidId, at)
     return true
   }
@@ -190,6 +190,7 @@ export class Registry implements SliceStore {
   cleanupProcess(pidId: number): string[] {
     const had = this.#byPid.get(pidId)
     if (had === undefined) return []
+    this.#byPid.delete(pidId)
     const names = typeof had === 'string' ? [had] : [...had]
     for (const name of names) this.unregister(name, DEL_EXIT)
     return names
@@ -214,10 +215,28 @@ export class Registry implements SliceStore {
     this.#own(OP_CLIENT_DEL, id, reason)
   }
 
-  takeOwnDelta(clockMs: number): Delta | null {
-    if (this.#ownOps.length === 0) return null
-    const ops = this.#ownOps
-    this.#ownOps = []
+  takeOwnDelta(clockMs: number, maxBytes = Infinity): Delta | null {
+    const all = this.#ownOps
+    if (all.length === 0) return null
+    let ops = all
+    if (maxBytes !== Infinity) {
+      // Cut at an op boundary once the estimated encoding passes maxBytes (at least one op).
+      let bytes = 0
+      let i = 0
+      while (i < all.length) {
+        const op = all[i]
+        const width = op === OP_PUT ? 4 : op === OP_CLIENT_ADD ? 2 : 3
+        const text = all[i + 1] as string
+        const size = text.length * 3 + 24 + (op === OP_CLIENT_DEL ? (all[i + 2] as string).length * 3 : 0)
+        if (i > 0 && bytes + size > maxBytes) break
+        bytes += size
+        i += width
+      }
+      if (i < all.length) {
+        ops = all.slice(0, i)
+        this.#ownOps = all.slice(i)
+      } else this.#ownOps = []
+    } else this.#ownOps = []
     const prevSeq = this.self.seq
     this.self.seq++
     return { owner: this.selfId, prevSeq, seq: this.self.seq, clock: clockMs, ops }
@@ -257,10 +276,8 @@ export class Registry implements SliceStore {
       if (had === name) this.#byPid.delete(pidId)
       return
     }
-    const i = had.indexOf(name)
-    if (i >= 0) had.splice(i, 1)
-    if (had.length === 1) this.#byPid.set(pidId, had[0] as string)
-    else if (had.length === 0) this.#byPid.delete(pidId)
+    had.delete(name)
+    if (had.size === 0) this.#byPid.delete(pidId)
   }
 
   // ---- slices of others (the SliceStore side) -----------------------------
@@ -309,8 +326,20 @@ export class Registry implements SliceStore {
     if (slice.counted === counted) return
     slice.counted = counted
     slice.hiddenAt = counted ? undefined : this.#now()
-    if (counted) for (const claim of slice.names.values()) this.#change(claim.name, () => this.#link(claim), 'conflict')
-    else for (const claim of slice.names.values()) this.#change(claim.name, () => this.#unlink(claim), 'nodedown')
+    if (counted) {
+      for (const claim of slice.names.values()) {
+        // The common case, a name nobody else claims: no chain, no event arguments.
+        if (this.quiet && !this.#table.has(claim.name)) {
+          claim.next = null
+          this.#table.set(claim.name, claim)
+        } else this.#change(claim.name, () => this.#link(claim), 'conflict')
+      }
+    } else {
+      for (const claim of slice.names.values()) {
+        if (this.quiet && claim.next === null && this.#table.get(claim.name) === claim) this.#table.delete(claim.name)
+        else this.#change(claim.name, () => this.#unlink(claim), 'nodedown')
+      }
+    }
   }
 
   drop(owner: string): void {
@@ -428,7 +457,11 @@ export class Registry implements SliceStore {
           }, 'conflict')
         }
       }
-      for (const [name, claim] of next) if (!old.has(name)) this.#change(name, () => this.#link(claim), 'conflict')
+      for (const [name, claim] of next) {
+        if (old.has(name)) continue
+        if (this.quiet && !this.#table.has(name)) this.#table.set(name, claim)
+        else this.#change(name, () => this.#link(claim), 'conflict')
+      }
     }
     slice.names = next
     slice.seq = s.seq
@@ -517,7 +550,7 @@ export class Registry implements SliceStore {
     const was = this.#table.get(name)
     fn()
     const now = this.#table.get(name)
-    if (was !== now) {
+    if (was !== now && !this.quiet) {
       const samePid = was !== undefined && now !== undefined && was.pidId === now.pidId && was.slice === now.slice
       if (!samePid) {
         if (was !== undefined) this.events.unregister(name, was.pid, this.#inChain(was) ? 'conflict' : reason)

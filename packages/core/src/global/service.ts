@@ -48,6 +48,12 @@ export class GlobalService implements GlobalRegistry {
   /** The registry is made before the node (the node stores slices in it). */
   attach(registry: Registry): void {
     this.#registry = registry
+    this.#updateQuiet()
+  }
+
+  /** With nobody listening, the registry skips building event arguments. */
+  #updateQuiet(): void {
+    this.#registry.quiet = !this.events.has('register') && !this.events.has('unregister')
   }
 
   get registry(): Registry {
@@ -77,7 +83,12 @@ export class GlobalService implements GlobalRegistry {
   }
 
   on<K extends keyof GlobalEvents>(event: K, handler: GlobalEvents[K]): () => void {
-    return this.events.on(event, handler)
+    const off = this.events.on(event, handler)
+    this.#updateQuiet()
+    return () => {
+      off()
+      this.#updateQuiet()
+    }
   }
 
   /** What the registry reports to. */

@@ -60,7 +60,16 @@ export class Home {
       }
       const s = node.openSession(link, true)
       const id = await stateOf(s).opened.promise
-      await stateOf(s).readyWait.promise
+      // The home's first sync has a deadline too: a home that never sends it is no home.
+      const clock = node.opts.clock
+      const timer = clock.setTimeout(() => {
+        if (!stateOf(s).ready) s.close('local', `no registry sync from ${id} in ${node.opts.handshakeTimeoutMs} ms`)
+      }, node.opts.handshakeTimeoutMs, true)
+      try {
+        await stateOf(s).readyWait.promise
+      } finally {
+        clock.clearTimeout(timer)
+      }
       return id
     } finally {
       this.#connecting = false

@@ -196,6 +196,7 @@ export class NodeCore {
       await Promise.allSettled(this.listeners.map((l) => l.listener.close()))
       this.listeners.length = 0
       this.router.stop()
+      this.repl.stop()
     })()
     return this.#closed
   }

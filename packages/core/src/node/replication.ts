@@ -9,6 +9,7 @@
  * A home's stream to a client mirrors the home's counted set: a slice when it starts
  * counting an owner, UNCOUNT when it stops.
  */
+import type { TimerHandle } from '../base/clock.js'
 import { FlurryError } from '../base/error.js'
 import type { Session } from '../session/session.js'
 import { encodeValue } from '../wire/codec.js'
@@ -48,8 +49,34 @@ export class Replication {
   #flushScheduled = false
   onRefused: RefusedHandler = () => {}
 
+  #sweepTimer: TimerHandle | undefined
+
   constructor(node: NodeCore) {
     this.#node = node
+    this.#scheduleSweep()
+  }
+
+  /** Hidden slices are a cache: forgotten after sliceTtlMs, so departed nodes cost nothing. */
+  #scheduleSweep(): void {
+    const o = this.#node.opts
+    this.#sweepTimer = o.clock.setTimeout(() => this.#sweep(), Math.max(1000, o.sliceTtlMs / 2), true)
+  }
+
+  #sweep(): void {
+    const node = this.#node
+    if (node.closing) return
+    const now = node.opts.clock.now()
+    const ttl = node.opts.sliceTtlMs
+    for (const owner of [...node.store.owners()]) {
+      const since = node.store.hiddenSince(owner)
+      if (since !== undefined && now - since >= ttl && !node.store.isCounted(owner)) node.store.drop(owner)
+    }
+    this.#scheduleSweep()
+  }
+
+  stop(): void {
+    if (this.#sweepTimer !== undefined) this.#node.opts.clock.clearTimeout(this.#sweepTimer)
+    this.#sweepTimer = undefined
   }
 
   // ---- own changes -----------------------------------------------------------
@@ -64,15 +91,18 @@ export class Replication {
   flushOwn(): void {
     this.#flushScheduled = false
     const node = this.#node
-    const d = node.store.takeOwnDelta(node.hlc.nowMs())
-    if (d === null) return
-    const bytes = encodeValue(deltaFrame(d.owner, d.prevSeq, d.seq, d.clock, d.ops))
-    if (node.role === 'peer') {
-      for (const s of node.conns.values()) if (stateOf(s).streaming && s.isOpen) s.sendEncoded(bytes)
-    } else if (node.home.working) {
-      node.home.session?.sendEncoded(bytes)
+    // Many changes in one task (100k registrations) leave as several deltas, each
+    // well under the frame limit.
+    const budget = Math.max(1024, Math.floor(node.opts.maxFrameBytes / 4))
+    for (let d = node.store.takeOwnDelta(node.hlc.nowMs(), budget); d !== null; d = node.store.takeOwnDelta(node.hlc.nowMs(), budget)) {
+      const bytes = encodeValue(deltaFrame(d.owner, d.prevSeq, d.seq, d.clock, d.ops))
+      if (node.role === 'peer') {
+        for (const s of node.conns.values()) if (stateOf(s).streaming && s.isOpen) s.sendEncoded(bytes)
+      } else if (node.home.working) {
+        node.home.session?.sendEncoded(bytes)
+      }
+      if (node.bus !== null && node.role === 'client' && !node.home.working) node.bus.broadcastRegistry(bytes)
     }
-    if (node.bus !== null && node.role === 'client' && !node.home.working) node.bus.broadcastRegistry(bytes)
   }
 
   // ---- syncs ------------------------------------------------------------------

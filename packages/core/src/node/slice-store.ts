@@ -49,8 +49,12 @@ export interface SliceStore {
   /** Appends a client to this peer's clients list (an own-slice change). */
   addClient(id: string): void
   removeClient(id: string, reason: string): void
-  /** The own changes made since the last call, as one delta (bumps seq), or null. */
-  takeOwnDelta(clockMs: number): Delta | null
+  /**
+   * The own changes made since the last call, as one delta (bumps seq), or null.
+   * With `maxBytes`, only as many as fit in about that many bytes: call again for
+   * the rest (each delta its own seq).
+   */
+  takeOwnDelta(clockMs: number, maxBytes?: number): Delta | null
   /** Gives every own claim a new stamp (a client joining a home), bumping seq. */
   restampOwn(stamp: () => number): void
   /** Called when own changes wait to be taken. */

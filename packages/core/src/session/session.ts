@@ -248,9 +248,13 @@ export class Session {
   }
 
   #badFrame(err: FlurryError): void {
+    // During the handshake the failure itself is the report (onfail): one line, not two.
+    if (this.state === 'handshake') {
+      this.#fail(err.code, err.message, true)
+      return
+    }
     this.#h.onerror?.(this, err)
-    if (this.state === 'handshake') this.#fail(err.code, err.message, true)
-    else this.close('bad-frame', `bad frame: ${err.message}`)
+    this.close('bad-frame', `bad frame: ${err.message}`)
   }
 
   #onFrame(frame: unknown[], raw: Uint8Array): void {
