@@ -343,6 +343,9 @@ export class BusMember {
         n.homed = homed
         if (!homed && !this.homed) this.#sendOwnSlice(n)
         node.members.recompute()
+        // A neighbour found a home: ours is likely back too. Try now rather than at the
+        // end of our backoff, so the bus-local table does not split for long.
+        if (homed && !this.homed) node.home.reconnectNow()
         return
       }
       case F.DELTA:
