@@ -2,17 +2,14 @@
  * createNode: a node with its actors and its global registry, the public face of
  * @flurry/core. The layers below stay internal.
  */
-import { ActorSystem, DEFAULT_CALL_TIMEOUT_MS, type ActorFn } from './actor/actors.js'
-import type { ExitReason } from './actor/actor.js'
-import { FlurryError } from './base/error.js'
-import { Registry } from './global/registry.js'
-import { GlobalService, type GlobalRegistry } from './global/service.js'
-import type { BusSpec, Dialer, Listener, ListenerSpec } from './link/link.js'
-import { NodeCore, type NodeEvents } from './node/node.js'
-import { resolveOptions, type NodeInit } from './node/options.js'
-import { createIdentity } from './session/identity.js'
-import { ROLE_CLIENT } from './wire/frames.js'
-import { Pid } from './wire/pid.js'
+import { ActorSystem, DEFAULT_CALL_TIMEOUT_MS, type ActorFn } from './actor/index.js'
+import type { ExitReason } from './actor/index.js'
+import { FlurryError } from './base/index.js'
+import { Registry, GlobalService, type GlobalRegistry } from './global/index.js'
+import type { BusSpec, Dialer, Listener, ListenerSpec } from './link/index.js'
+import { NodeCore, type NodeEvents, resolveOptions, type NodeInit } from './node/index.js'
+import { createIdentity } from './session/index.js'
+import { ROLE_CLIENT, Pid } from './wire/index.js'
 
 export interface CallOptions {
   /** @default 5000 */

@@ -2,9 +2,9 @@
  * One actor: a pid, a mailbox handled one message at a time, and its context. An
  * error in one actor ends that actor only, never the loop that runs the others.
  */
-import type { Clock, TimerHandle } from '../base/clock.js'
-import { FlurryError } from '../base/error.js'
-import type { Pid } from '../wire/pid.js'
+import type { Clock, TimerHandle } from '../base/index.js'
+import { FlurryError } from '../base/index.js'
+import type { Pid } from '../wire/index.js'
 
 /** A call waiting in a mailbox: the message plus where the reply goes. */
 export class CallEnvelope {

@@ -6,11 +6,22 @@
  *   NODE_DOWN); one with no answer rejects with TIMEOUT.
  * - Monitors fire exactly once: with the exit reason, 'noproc' or 'noconnection'.
  */
-import type { TimerHandle } from '../base/clock.js'
-import { FlurryError } from '../base/error.js'
-import type { NodeCore } from '../node/node.js'
-import { A_CALL, A_DEMONITOR, A_DOWN, A_EXIT, A_MONITOR, A_REPLY, A_SEND, A_SIGNAL, str, uint } from '../wire/frames.js'
-import { Pid } from '../wire/pid.js'
+import type { TimerHandle } from '../base/index.js'
+import { FlurryError } from '../base/index.js'
+import type { NodeCore } from '../node/index.js'
+import {
+  A_CALL,
+  A_DEMONITOR,
+  A_DOWN,
+  A_EXIT,
+  A_MONITOR,
+  A_REPLY,
+  A_SEND,
+  A_SIGNAL,
+  str,
+  uint,
+  Pid,
+} from '../wire/index.js'
 import { Actor, CallEnvelope, describeReason, type ActorContext, type ExitReason, type ReceiveOptions } from './actor.js'
 
 export type ActorFn<N> = (ctx: ActorContext<N>) => unknown

@@ -10,8 +10,8 @@
  * counted, in a chain per name sorted by `(at, owner)` whose head, kept in `table`, is
  * the winner. `whereis` is one map lookup.
  */
-import { Pid } from '../wire/pid.js'
 import {
+  Pid,
   DEL_CONFLICT,
   DEL_EXIT,
   DEL_REFUSED,
@@ -23,8 +23,8 @@ import {
   ROLE_CLIENT,
   ROLE_PEER,
   type Delta,
-} from '../wire/frames.js'
-import type { ApplyResult, ClaimCheck, SliceStore, WholeSlice } from '../node/slice-store.js'
+} from '../wire/index.js'
+import type { ApplyResult, ClaimCheck, SliceStore, WholeSlice } from '../node/index.js'
 
 export type UnregisterReason = 'unregister' | 'exit' | 'nodedown' | 'conflict' | 'refused'
 

@@ -3,12 +3,10 @@
  * `node.global` API, user events, withdrawing beaten or refused claims and telling
  * their actors, and cleanupProcess when an actor ends.
  */
-import type { ActorSystem } from '../actor/actors.js'
-import { Emitter } from '../base/emitter.js'
-import { FlurryError } from '../base/error.js'
-import type { NodeCore } from '../node/node.js'
-import { DEL_CONFLICT, DEL_REFUSED } from '../wire/frames.js'
-import { Pid } from '../wire/pid.js'
+import type { ActorSystem } from '../actor/index.js'
+import { Emitter, FlurryError } from '../base/index.js'
+import type { NodeCore } from '../node/index.js'
+import { DEL_CONFLICT, DEL_REFUSED, Pid } from '../wire/index.js'
 import type { Registry, RegistryEvents, UnregisterReason } from './registry.js'
 
 export type GlobalEvents = {

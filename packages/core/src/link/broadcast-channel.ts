@@ -3,7 +3,7 @@
  * worker_thread) that opens the same name is a member. Web Locks, where the platform
  * has them, give bus members liveness that survives throttled timers.
  */
-import { FlurryError } from '../base/error.js'
+import { FlurryError } from '../base/index.js'
 import type { Bus, BusLocks, BusSpec } from './link.js'
 
 export interface BroadcastChannelInit {

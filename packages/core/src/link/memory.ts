@@ -3,7 +3,7 @@
  * listeners addressed by `memory://` URLs. Deliveries are asynchronous and FIFO per
  * direction; a MemoryScheduler can take them over (tests interleave, delay and drop).
  */
-import { FlurryError } from '../base/error.js'
+import { FlurryError } from '../base/index.js'
 import type { Dialer, Link, Listener, ListenerSpec } from './link.js'
 
 /** One direction of one pair. */

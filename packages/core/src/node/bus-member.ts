@@ -10,11 +10,14 @@
  *   own slices, a table local to the bus until a home is back. Otherwise the bus
  *   carries actor traffic and liveness only.
  */
-import type { TimerHandle } from '../base/clock.js'
-import { FlurryError } from '../base/error.js'
-import type { Bus, BusSpec } from '../link/link.js'
-import { FrameBatch, encodeShared, encodeValue, readFrames } from '../wire/codec.js'
+import type { TimerHandle } from '../base/index.js'
+import { FlurryError } from '../base/index.js'
+import type { Bus, BusSpec } from '../link/index.js'
 import {
+  FrameBatch,
+  encodeShared,
+  encodeValue,
+  readFrames,
   F,
   SYNC_REPAIR,
   busEnvFrame,
@@ -28,9 +31,8 @@ import {
   str,
   type BusHello,
   type SliceChunk,
-} from '../wire/frames.js'
-import { idMatchesKey, verifySignature } from '../session/identity.js'
-import { cookieMac, equalBytes, identityChallenge } from '../session/proof.js'
+} from '../wire/index.js'
+import { idMatchesKey, verifySignature, cookieMac, equalBytes, identityChallenge } from '../session/index.js'
 import type { Conn } from './conn.js'
 import type { NodeCore } from './node.js'
 

@@ -2,9 +2,9 @@
  * A connection to one other node as the node layer sees it: a session (mesh peer,
  * own client, home) or a bus neighbour. Routing and replication send through Conns.
  */
-import { Deferred } from '../base/deferred.js'
-import type { Session } from '../session/session.js'
-import type { SliceChunk } from '../wire/frames.js'
+import { Deferred } from '../base/index.js'
+import type { Session } from '../session/index.js'
+import type { SliceChunk } from '../wire/index.js'
 
 export interface Conn {
   readonly remoteId: string

@@ -5,7 +5,7 @@
  * the year 2248 (4096 would overflow in 2039). Every node computes the same winner
  * from the same stamps.
  */
-import type { Clock } from '../base/clock.js'
+import type { Clock } from '../base/index.js'
 
 export const COUNTER_SPAN = 1024
 

@@ -4,10 +4,10 @@
  * when the session drops (through the dialer's URL list), and on each join merges the
  * home's sync, re-stamps its own claims and only then sends its slice.
  */
-import type { TimerHandle } from '../base/clock.js'
-import { FlurryError } from '../base/error.js'
-import type { Dialer } from '../link/link.js'
-import type { Session } from '../session/session.js'
+import type { TimerHandle } from '../base/index.js'
+import { FlurryError } from '../base/index.js'
+import type { Dialer } from '../link/index.js'
+import type { Session } from '../session/index.js'
 import { stateOf } from './conn.js'
 import type { NodeCore } from './node.js'
 

@@ -4,12 +4,11 @@
  * session per pair (the one the smaller id dialed); lost peers are redialed with
  * backoff, forever, at their listen URL.
  */
-import type { TimerHandle } from '../base/clock.js'
-import { Deferred } from '../base/deferred.js'
-import { FlurryError } from '../base/error.js'
-import type { Dialer } from '../link/link.js'
-import type { Session } from '../session/session.js'
-import { peersFrame, readPeers } from '../wire/frames.js'
+import type { TimerHandle } from '../base/index.js'
+import { Deferred, FlurryError } from '../base/index.js'
+import type { Dialer } from '../link/index.js'
+import type { Session } from '../session/index.js'
+import { peersFrame, readPeers } from '../wire/index.js'
 import { stateOf } from './conn.js'
 import type { NodeCore } from './node.js'
 

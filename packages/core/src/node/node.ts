@@ -4,12 +4,11 @@
  * client with one home. Membership, replication, routing, the mesh, the home and the
  * bus each live in their own file and share this object.
  */
-import { Emitter } from '../base/emitter.js'
-import { FlurryError } from '../base/error.js'
-import type { BusSpec, Dialer, Link, Listener, ListenerSpec } from '../link/link.js'
-import { Session, type CloseReason } from '../session/session.js'
-import type { Identity } from '../session/identity.js'
-import { F, ROLE_PEER } from '../wire/frames.js'
+import { Emitter, FlurryError } from '../base/index.js'
+import type { BusSpec, Dialer, Link, Listener, ListenerSpec } from '../link/index.js'
+import { Session, type CloseReason } from '../session/index.js'
+import type { Identity } from '../session/index.js'
+import { F, ROLE_PEER } from '../wire/index.js'
 import { BusMember } from './bus-member.js'
 import { SessionState, stateOf, type Conn } from './conn.js'
 import { HybridClock } from './hlc.js'

@@ -1,11 +1,8 @@
 /**
  * createNode options, their defaults, and the resolved form the layers read.
  */
-import { systemClock, type Clock } from '../base/clock.js'
-import { FlurryError } from '../base/error.js'
-import { cryptoRandom, type RandomSource } from '../base/random.js'
-import { DEFAULT_MAX_FRAME_BYTES } from '../wire/codec.js'
-import { PROTOCOL_VERSION_MAX, PROTOCOL_VERSION_MIN } from '../wire/frames.js'
+import { systemClock, type Clock, FlurryError, cryptoRandom, type RandomSource } from '../base/index.js'
+import { DEFAULT_MAX_FRAME_BYTES, PROTOCOL_VERSION_MAX, PROTOCOL_VERSION_MIN } from '../wire/index.js'
 
 export type LogLevel = 'info' | 'warn' | 'error'
 /** Libraries stay quiet unless given a logger: one call per event worth a person's attention. */

@@ -9,11 +9,11 @@
  * A home's stream to a client mirrors the home's counted set: a slice when it starts
  * counting an owner, UNCOUNT when it stops.
  */
-import type { TimerHandle } from '../base/clock.js'
-import { FlurryError } from '../base/error.js'
-import type { Session } from '../session/session.js'
-import { encodeValue } from '../wire/codec.js'
+import type { TimerHandle } from '../base/index.js'
+import { FlurryError } from '../base/index.js'
+import type { Session } from '../session/index.js'
 import {
+  encodeValue,
   DEL_REFUSED,
   F,
   OP_CLIENT_DEL,
@@ -33,7 +33,7 @@ import {
   uncountFrame,
   type Delta,
   type SliceChunk,
-} from '../wire/frames.js'
+} from '../wire/index.js'
 import { stateOf, type Conn } from './conn.js'
 import { COUNTER_SPAN } from './hlc.js'
 import type { NodeCore } from './node.js'

@@ -11,10 +11,9 @@
  * A home checks the sender of everything its clients route and forwards frames as
  * they came, without decoding them again.
  */
-import type { TimerHandle } from '../base/clock.js'
-import { encodeShared } from '../wire/codec.js'
-import { A_FENCE, F, str, uint } from '../wire/frames.js'
-import { Session } from '../session/session.js'
+import type { TimerHandle } from '../base/index.js'
+import { encodeShared, A_FENCE, F, str, uint } from '../wire/index.js'
+import { Session } from '../session/index.js'
 import { stateOf, type Conn } from './conn.js'
 import type { NodeCore } from './node.js'
 

@@ -4,7 +4,7 @@
  * lists, counted owners) are protocol here; the global registry implements the
  * store, names being the payload.
  */
-import type { Delta, SliceChunk } from '../wire/frames.js'
+import type { Delta, SliceChunk } from '../wire/index.js'
 
 /** A whole slice (all chunks joined). */
 export type WholeSlice = SliceChunk

@@ -6,8 +6,8 @@
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex } from '@noble/hashes/utils.js'
-import { FlurryError } from '../base/error.js'
-import type { RandomSource } from '../base/random.js'
+import { FlurryError } from '../base/index.js'
+import type { RandomSource } from '../base/index.js'
 
 export interface Identity {
   readonly id: string

@@ -3,12 +3,13 @@
  * then heartbeats, goodbye, size limits, batching of outgoing frames and dispatch of
  * incoming ones. Nothing but HELLO / PROOF / REFUSE is processed before the handshake.
  */
-import type { Clock, TimerHandle } from '../base/clock.js'
-import { FlurryError, type FlurryErrorCode } from '../base/error.js'
-import type { RandomSource } from '../base/random.js'
-import type { Link } from '../link/link.js'
-import { FrameBatch, encodeShared, readFrames } from '../wire/codec.js'
+import type { Clock, TimerHandle, RandomSource } from '../base/index.js'
+import { FlurryError, type FlurryErrorCode } from '../base/index.js'
+import type { Link } from '../link/index.js'
 import {
+  FrameBatch,
+  encodeShared,
+  readFrames,
   F,
   ROLE_CLIENT,
   ROLE_PEER,
@@ -22,7 +23,7 @@ import {
   readProof,
   refuseFrame,
   type Hello,
-} from '../wire/frames.js'
+} from '../wire/index.js'
 import { idMatchesKey, verifySignature, type Identity } from './identity.js'
 import { cookieMac, equalBytes, identityChallenge } from './proof.js'
 

@@ -3,8 +3,8 @@
  * link/link.ts). A transport's test calls `busSuite(name, makeBuses)` once.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { seededRandom } from '../base/random.js'
-import type { Bus } from '../link/link.js'
+import { seededRandom } from '../base/index.js'
+import type { Bus } from '../link/index.js'
 import { sameBytes, settle, testSeed, waitFor } from './wait.js'
 
 /** `n` members of one fresh bus; `cleanup` closes whatever is still open. */

@@ -3,12 +3,12 @@
  * client that lies about its owner, a garbage frame) and for benchmarks. Not a
  * stable API: use createNode and the link factories in applications.
  */
-export { Session } from '../session/session.js'
-export type { SessionInit, SessionHandlers, Role, CloseReason } from '../session/session.js'
-export { createIdentity, idFor } from '../session/identity.js'
-export type { Identity } from '../session/identity.js'
-export { seededRandom, cryptoRandom } from '../base/random.js'
-export { systemClock, offsetClock } from '../base/clock.js'
-export { Registry } from '../global/registry.js'
-export { HybridClock, COUNTER_SPAN } from '../node/hlc.js'
+export { Session } from '../session/index.js'
+export type { SessionInit, SessionHandlers, Role, CloseReason } from '../session/index.js'
+export { createIdentity, idFor } from '../session/index.js'
+export type { Identity } from '../session/index.js'
+export { seededRandom, cryptoRandom } from '../base/index.js'
+export { systemClock, offsetClock } from '../base/index.js'
+export { Registry } from '../global/index.js'
+export { HybridClock, COUNTER_SPAN } from '../node/index.js'
 export * from '../wire/index.js'

@@ -3,8 +3,8 @@
  * link/link.ts). A transport's test calls `linkSuite(name, makePair)` once.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { seededRandom } from '../base/random.js'
-import type { Link } from '../link/link.js'
+import { seededRandom } from '../base/index.js'
+import type { Link } from '../link/index.js'
 import { sameBytes, settle, testSeed, waitFor } from './wait.js'
 
 /** Two connected links; `cleanup` frees whatever made them (servers, sockets). */

@@ -5,10 +5,10 @@
  * Real transports are tested for real elsewhere; this is for interleavings no real
  * network would show on demand.
  */
-import type { Clock, TimerHandle } from '../base/clock.js'
-import { FlurryError } from '../base/error.js'
-import type { Bus, BusLocks, BusSpec, Dialer, Link, ListenerSpec } from '../link/link.js'
-import { memoryPair, type MemoryLane, type MemoryScheduler } from '../link/memory.js'
+import type { Clock, TimerHandle } from '../base/index.js'
+import { FlurryError } from '../base/index.js'
+import type { Bus, BusLocks, BusSpec, Dialer, Link, ListenerSpec } from '../link/index.js'
+import { memoryPair, type MemoryLane, type MemoryScheduler } from '../link/index.js'
 
 /** Park-Miller-ish PRNG in [0, 1), from a seed. */
 export function prng(seed: number): () => number {

@@ -6,7 +6,7 @@
  * came, without encoding them again.
  */
 import { Decoder, Encoder, ExtensionCodec } from '@msgpack/msgpack'
-import { FlurryError } from '../base/error.js'
+import { FlurryError } from '../base/index.js'
 import { Pid, decodePidPayload } from './pid.js'
 
 export const PID_EXT_TYPE = 0

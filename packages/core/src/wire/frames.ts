@@ -4,7 +4,7 @@
  * examples are in docs/PROTOCOL.md. Readers check shapes and throw only FlurryError
  * BAD_FRAME, so a peer's garbage can never reach deeper code.
  */
-import { FlurryError } from '../base/error.js'
+import { FlurryError } from '../base/index.js'
 
 /** Protocol versions this build speaks (inclusive). */
 export const PROTOCOL_VERSION_MIN = 1

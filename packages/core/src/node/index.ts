@@ -1,0 +1,6 @@
+export { NodeCore } from './node.js'
+export type { NodeEvents, ActorFrameHandler } from './node.js'
+export { resolveOptions } from './options.js'
+export type { NodeInit, NodeOptions, Logger, LogLevel } from './options.js'
+export { HybridClock, COUNTER_SPAN, stampMs } from './hlc.js'
+export type { SliceStore, WholeSlice, ClaimCheck, ApplyResult } from './slice-store.js'

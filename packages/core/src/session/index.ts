@@ -1,0 +1,5 @@
+export { Session, BATCH_BYTES } from './session.js'
+export type { SessionInit, SessionHandlers, Role, CloseReason } from './session.js'
+export { createIdentity, idFor, idMatchesKey, verifySignature } from './identity.js'
+export type { Identity } from './identity.js'
+export { cookieMac, identityChallenge, equalBytes } from './proof.js'
