@@ -25,6 +25,11 @@ export class Pid {
     return this.toString()
   }
 
+  /** console.log(pid) in Node shows <node.id> too. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString()
+  }
+
   /** The extension payload, encoded once per pid: pids are sent again and again. */
   static wireOf(pid: Pid): Uint8Array {
     let w = pid.#wire
