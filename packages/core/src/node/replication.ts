@@ -71,6 +71,7 @@ export class Replication {
       const since = node.store.hiddenSince(owner)
       if (since !== undefined && now - since >= ttl && !node.store.isCounted(owner)) node.store.drop(owner)
     }
+    node.router.sweep(now, ttl)
     this.#scheduleSweep()
   }
 

@@ -20,6 +20,8 @@ import type { NodeCore } from './node.js'
 interface Out {
   seq: number
   route: Conn | null
+  /** When the node went down (channels of departed nodes are forgotten later). */
+  downSince: number | undefined
 }
 
 interface Held {
@@ -40,6 +42,7 @@ interface In {
   fresh: boolean
   held: Held[] | null
   timer: TimerHandle | undefined
+  downSince: number | undefined
 }
 
 /** Reused frame arrays: encoded at once, so one of each suffices. */
@@ -83,9 +86,10 @@ export class Router {
     if (hop === null) return false
     let out = this.#out.get(to)
     if (out === undefined) {
-      out = { seq: 0, route: null }
+      out = { seq: 0, route: null, downSince: undefined }
       this.#out.set(to, out)
     }
+    out.downSince = undefined
     if (out.route !== hop) {
       const old = out.route
       out.route = hop
@@ -152,8 +156,18 @@ export class Router {
   #receive(conn: Conn, from: string, seq: number, op: number, frame: unknown[], argAt: number): void {
     let ch = this.#in.get(from)
     if (ch === undefined) {
-      ch = { expected: 1, route: null, fresh: true, held: null, timer: undefined }
+      ch = { expected: 1, route: null, fresh: true, held: null, timer: undefined, downSince: undefined }
       this.#in.set(from, ch)
+    }
+    ch.downSince = undefined
+    // Seq 1 only ever starts a channel: the sender forgot its old one (we were gone
+    // long enough for it to drop it), so this one starts afresh.
+    if (seq === 1 && op !== A_FENCE && ch.expected > 1) {
+      if (ch.timer !== undefined) this.#node.opts.clock.clearTimeout(ch.timer)
+      ch.timer = undefined
+      ch.held = null
+      ch.expected = 1
+      ch.route = conn
     }
     if (op === A_FENCE) {
       if (ch.route === conn || ch.route === null) {
@@ -237,10 +251,23 @@ export class Router {
   }
 
   onNodeDown(id: string): void {
+    const now = this.#node.opts.clock.now()
     const ch = this.#in.get(id)
-    if (ch !== undefined) this.#release(id, ch)
+    if (ch !== undefined) {
+      this.#release(id, ch)
+      ch.downSince = now
+    }
     const out = this.#out.get(id)
-    if (out !== undefined) out.route = null
+    if (out !== undefined) {
+      out.route = null
+      out.downSince = now
+    }
+  }
+
+  /** Forgets the channels of nodes down for `ttlMs` (a node that returns starts at seq 1). */
+  sweep(now: number, ttlMs: number): void {
+    for (const [id, ch] of this.#in) if (ch.downSince !== undefined && now - ch.downSince >= ttlMs && ch.held === null) this.#in.delete(id)
+    for (const [id, out] of this.#out) if (out.downSince !== undefined && now - out.downSince >= ttlMs) this.#out.delete(id)
   }
 
   stop(): void {
