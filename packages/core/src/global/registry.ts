@@ -43,7 +43,8 @@ export class Claim {
   at: number
   /** Next claim of the same name in the chain of counted claims. */
   next: Claim | null = null
-  #pid: Pid | null = null
+  /** The Pid, once made (see `pid`). A plain field: whereis reads it on its hot path. */
+  pidOrNull: Pid | null = null
 
   constructor(name: string, slice: Slice, pidId: number, at: number) {
     this.name = name
@@ -58,7 +59,7 @@ export class Claim {
 
   /** Made on first use: most claims are never looked up on most nodes. */
   get pid(): Pid {
-    return (this.#pid ??= new Pid(this.slice.owner, this.pidId))
+    return (this.pidOrNull ??= new Pid(this.slice.owner, this.pidId))
   }
 }
 
@@ -129,7 +130,8 @@ export class Registry implements SliceStore {
   // ---- queries -------------------------------------------------------------
 
   whereis(name: string): Pid | undefined {
-    return this.#table.get(name)?.pid
+    const claim = this.#table.get(name)
+    return claim === undefined ? undefined : (claim.pidOrNull ?? claim.pid)
   }
 
   winner(name: string): Claim | undefined {
