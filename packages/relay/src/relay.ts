@@ -13,8 +13,8 @@ import { fileURLToPath } from 'node:url'
 import { statusPage } from './status-page.js'
 import { StaticFiles } from './static.js'
 
-/** Where the build puts the browser bundle and the demo. */
-const DEFAULT_PUBLIC = join(dirname(fileURLToPath(import.meta.url)), 'public')
+/** Where the build puts the browser bundle and the demo (from src/ or dist/ alike). */
+const DEFAULT_PUBLIC = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'public')
 
 export interface RelayInit {
   /** @default '127.0.0.1' */

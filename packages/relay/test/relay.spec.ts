@@ -1,0 +1,129 @@
+/**
+ * The relay in one process: its HTTP routes (healthz, status, the bundle with ETag and
+ * no-cache, the dev cookie, static files without path escapes), its client policy
+ * (clientCookie, origins) and the CLI's argument parsing.
+ */
+import { afterEach, describe, expect, it } from 'vitest'
+import { createNode, type FlurryNode } from '@flurry/core'
+import { dialWebSocket } from '@flurry/ws'
+import { parseArgs, startRelay, type Relay } from '../src/index.js'
+
+const relays: Relay[] = []
+const nodes: FlurryNode[] = []
+afterEach(async () => {
+  await Promise.all(nodes.splice(0).map((n) => n.close()))
+  await Promise.all(relays.splice(0).map((r) => r.close()))
+})
+
+async function relay(init: Partial<Parameters<typeof startRelay>[0]> = {}): Promise<Relay> {
+  const r = await startRelay({ host: '127.0.0.1', port: 0, cookie: 'cluster', ...init })
+  relays.push(r)
+  return r
+}
+
+async function node(cookie: string, name = 'c'): Promise<FlurryNode> {
+  const n = await createNode({ name, cookie })
+  nodes.push(n)
+  return n
+}
+
+describe('relay HTTP', () => {
+  it('GET /healthz is { id, nodes, names, unreachable } and follows the cluster', async () => {
+    const r = await relay()
+    const get = async () => (await fetch(`${r.url}/healthz`)).json()
+    expect(await get()).toEqual({ id: r.node.id, nodes: 0, names: 0, unreachable: [] })
+    const c = await node('cluster')
+    await c.connect(dialWebSocket(r.wsUrl))
+    const pid = c.spawn(async (ctx) => {
+      await ctx.receive()
+    })
+    c.global.register('svc:x', pid)
+    await expect.poll(get, { timeout: 5000 }).toEqual({ id: r.node.id, nodes: 1, names: 1, unreachable: [] })
+  })
+
+  it('serves /flurry.js with an ETag and Cache-Control: no-cache, and 304 when unchanged', async () => {
+    const r = await relay()
+    const res = await fetch(`${r.url}/flurry.js`)
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toMatch(/javascript/)
+    expect(res.headers.get('cache-control')).toBe('no-cache')
+    const etag = res.headers.get('etag')
+    expect(etag).toMatch(/^".+"$/)
+    const body = await res.text()
+    expect(body).toContain('createNode')
+    const again = await fetch(`${r.url}/flurry.js`, { headers: { 'if-none-match': etag as string } })
+    expect(again.status).toBe(304)
+  })
+
+  it('serves the demo at /, the status page at /status, and 404 for escapes', async () => {
+    const r = await relay()
+    const home = await fetch(`${r.url}/`)
+    expect(home.status).toBe(200)
+    expect(await home.text()).toMatch(/<html/i)
+    expect(await (await fetch(`${r.url}/status`)).text()).toContain('Flurry relay')
+    const status = await (await fetch(`${r.url}/status.json`)).json()
+    expect(status).toMatchObject({ id: r.node.id, nodes: [], names: [] })
+    for (const path of ['/..%2f..%2fpackage.json', '/%2e%2e/%2e%2e/package.json', '/nothing-here']) {
+      expect((await fetch(`${r.url}${path}`)).status, path).toBe(404)
+    }
+    expect((await fetch(`${r.url}/healthz`, { method: 'POST' })).status).toBe(405)
+  })
+
+  it('hands the cookie to pages at /config.json only in development (devCookie)', async () => {
+    const prod = await relay()
+    expect(await (await fetch(`${prod.url}/config.json`)).json()).toEqual({})
+    const dev = await relay({ devCookie: 'cluster' })
+    expect(await (await fetch(`${dev.url}/config.json`)).json()).toEqual({ cookie: 'cluster', dev: true })
+  })
+
+  it('with publicDir null, / is the status page and there is no bundle', async () => {
+    const r = await relay({ publicDir: null })
+    expect(await (await fetch(`${r.url}/`)).text()).toContain('Flurry relay')
+    expect((await fetch(`${r.url}/flurry.js`)).status).toBe(404)
+  })
+})
+
+describe('relay client policy', () => {
+  it('clients may prove the clientCookie; peers may not', async () => {
+    const r = await relay({ clientCookie: 'for-pages' })
+    const client = await node('for-pages')
+    expect(await client.connect(dialWebSocket(r.wsUrl))).toBe(r.node.id)
+    const peer = await node('for-pages', 'p')
+    await peer.listen((await import('@flurry/ws')).listenWebSocket({ port: 0 }))
+    await expect(peer.connect(dialWebSocket(r.wsUrl))).rejects.toMatchObject({ code: 'AUTH_FAILED' })
+    const wrong = await node('guess')
+    await expect(wrong.connect(dialWebSocket(r.wsUrl))).rejects.toMatchObject({ code: 'AUTH_FAILED' })
+  })
+
+  it('refuses WebSocket upgrades from origins not on the list', async () => {
+    const r = await relay({ origins: ['https://app.example'] })
+    const bad = await node('cluster', 'bad')
+    await expect(bad.connect(dialWebSocket(r.wsUrl, { headers: { origin: 'https://evil.example' } }))).rejects.toMatchObject({
+      code: 'CONNECT_FAILED',
+    })
+    const good = await node('cluster', 'good')
+    expect(await good.connect(dialWebSocket(r.wsUrl, { headers: { origin: 'https://app.example' } }))).toBe(r.node.id)
+  })
+})
+
+describe('flurry-relay arguments', () => {
+  it('parses flags, repeats and FLURRY_COOKIE', () => {
+    const a = parseArgs(['--port', '0', '--peer', 'ws://127.0.0.1:1/flurry', '--peer', 'ws://127.0.0.1:2/flurry', '--origin', 'https://a'], {
+      FLURRY_COOKIE: 'env-secret',
+    })
+    expect(a).toEqual({
+      help: false,
+      init: {
+        cookie: 'env-secret',
+        host: '127.0.0.1',
+        port: 0,
+        peers: ['ws://127.0.0.1:1/flurry', 'ws://127.0.0.1:2/flurry'],
+        origins: ['https://a'],
+      },
+    })
+    expect(parseArgs(['--help'])).toEqual({ help: true })
+    expect(parseArgs([])).toMatchObject({ help: false, error: expect.stringContaining('cookie') })
+    expect(parseArgs(['--cookie', 's', '--port', 'abc'])).toMatchObject({ error: expect.stringContaining('--port') })
+    expect(parseArgs(['--cookie', 's', '--bogus'])).toMatchObject({ error: expect.stringContaining('bogus') })
+  })
+})
