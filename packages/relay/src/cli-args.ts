@@ -15,6 +15,8 @@ Options:
   --name NAME                  node name, the first part of the node id (default relay)
   --client-cookie SECRET       a separate cookie for clients (the one web pages get)
   --origin ORIGIN              allow WebSocket upgrades from this Origin only (repeatable)
+  --public-url URL             the WebSocket URL other relays dial, when not the bound address
+                               (e.g. with --host 0.0.0.0: ws://relay-1.internal:8080/flurry)
   --max-names-per-client N     refuse a client's claims past N names (default 10000)
   --max-clock-offset-ms MS     refuse client claims stamped older than this (default 1000)
   --heartbeat-interval-ms MS   ping interval (default 1000)
@@ -24,10 +26,12 @@ Options:
 
 export type RelayArgs = { help: true } | { help: false; init: RelayInit } | { help: false; error: string }
 
+/** A number flag: a port may be 0 (a free port); the others must be positive. */
 function num(v: string | undefined, flag: string): number | undefined {
   if (v === undefined) return undefined
   const n = Number(v)
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${flag} needs a number (got ${JSON.stringify(v)})`)
+  const ok = Number.isFinite(n) && (flag === '--port' ? Number.isInteger(n) && n >= 0 && n < 65536 : n > 0)
+  if (!ok) throw new Error(`${flag} needs ${flag === '--port' ? 'a port number' : 'a positive number'} (got ${JSON.stringify(v)})`)
   return n
 }
 
@@ -45,6 +49,7 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
         name: { type: 'string' },
         'client-cookie': { type: 'string' },
         origin: { type: 'string', multiple: true },
+        'public-url': { type: 'string' },
         'max-names-per-client': { type: 'string' },
         'max-clock-offset-ms': { type: 'string' },
         'heartbeat-interval-ms': { type: 'string' },
@@ -60,6 +65,7 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
     if (values.name !== undefined) init.name = values.name
     if (values['client-cookie'] !== undefined) init.clientCookie = values['client-cookie']
     if (values.origin) init.origins = values.origin
+    if (values['public-url'] !== undefined) init.publicUrl = values['public-url']
     const maxNames = num(values['max-names-per-client'], '--max-names-per-client')
     if (maxNames !== undefined) init.maxNamesPerClient = maxNames
     const offset = num(values['max-clock-offset-ms'], '--max-clock-offset-ms')

@@ -33,6 +33,12 @@ export interface RelayInit {
   authorize?: (nodeId: string, name: string) => boolean
   /** Origin allowlist for WebSocket upgrades (browsers send Origin; Node peers do not). */
   origins?: string[]
+  /**
+   * The WebSocket URL other relays dial, when it is not the bound address (a
+   * wildcard host such as 0.0.0.0, a proxy or TLS terminator in front).
+   * @default ws://<bound address>:<port>/flurry
+   */
+  publicUrl?: string
   /** @default 10000 */
   maxNamesPerClient?: number
   /** @default 1000 */
@@ -111,7 +117,14 @@ export async function startRelay(init: RelayInit): Promise<Relay> {
   const url = `http://${hostForUrl}:${address.port}`
   let listener: Awaited<ReturnType<FlurryNode['listen']>>
   try {
-    listener = await node.listen(listenWebSocket({ server, path: '/flurry', ...(init.origins ? { origins: init.origins } : {}) }))
+    listener = await node.listen(
+      listenWebSocket({
+        server,
+        path: '/flurry',
+        ...(init.origins ? { origins: init.origins } : {}),
+        ...(init.publicUrl !== undefined ? { publicUrl: init.publicUrl } : {}),
+      }),
+    )
   } catch (err) {
     server.close()
     await node.close()

@@ -83,6 +83,21 @@ describe('relay HTTP', () => {
   })
 })
 
+describe('relay mesh', () => {
+  it('a --peer URL spelled differently from the peer\'s own is not reported unreachable once meshed', async () => {
+    const a = await relay({ name: 'a' })
+    const port = new URL(a.url).port
+    const b = await relay({ name: 'b', peers: [`ws://localhost:${port}/flurry`] })
+    await expect.poll(() => b.node.nodes(), { timeout: 5000 }).toEqual([a.node.id])
+    expect((await (await fetch(`${b.url}/healthz`)).json()).unreachable).toEqual([])
+  })
+
+  it('advertises publicUrl to its peers', async () => {
+    const a = await relay({ name: 'a', publicUrl: 'ws://relay-a.internal:1234/flurry' })
+    expect(a.wsUrl).toBe('ws://relay-a.internal:1234/flurry')
+  })
+})
+
 describe('relay client policy', () => {
   it('clients may prove the clientCookie; peers may not', async () => {
     const r = await relay({ clientCookie: 'for-pages' })
@@ -125,5 +140,9 @@ describe('flurry-relay arguments', () => {
     expect(parseArgs([])).toMatchObject({ help: false, error: expect.stringContaining('cookie') })
     expect(parseArgs(['--cookie', 's', '--port', 'abc'])).toMatchObject({ error: expect.stringContaining('--port') })
     expect(parseArgs(['--cookie', 's', '--bogus'])).toMatchObject({ error: expect.stringContaining('bogus') })
+    expect(parseArgs(['--cookie', 's', '--max-names-per-client', '0'])).toMatchObject({ error: expect.stringContaining('positive') })
+    expect(parseArgs(['--cookie', 's', '--public-url', 'ws://r1.internal:8080/flurry'])).toMatchObject({
+      init: { publicUrl: 'ws://r1.internal:8080/flurry' },
+    })
   })
 })

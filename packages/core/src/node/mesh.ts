@@ -16,6 +16,8 @@ interface PeerEntry {
   url: string
   dialer: Dialer | null
   id: string | null
+  /** The URL the peer advertises, when it differs from the one we were given. */
+  alias: string | null
   attempt: number
   timer: TimerHandle | undefined
   dialing: boolean
@@ -41,6 +43,7 @@ export class Mesh {
     const entry = this.#entry(s.remoteUrl ?? dialer.target)
     entry.dialer = dialer
     entry.id = id
+    if (dialer.target !== entry.url) this.#entry(dialer.target).alias = entry.url
     await this.#waitReady(id)
     return id
   }
@@ -59,7 +62,7 @@ export class Mesh {
   #entry(url: string): PeerEntry {
     let e = this.#byUrl.get(url)
     if (e === undefined) {
-      e = { url, dialer: null, id: null, attempt: 0, timer: undefined, dialing: false }
+      e = { url, dialer: null, id: null, alias: null, attempt: 0, timer: undefined, dialing: false }
       this.#byUrl.set(url, e)
     }
     return e
@@ -208,6 +211,7 @@ export class Mesh {
       }
       const s = node.openSession(link, true)
       e.id = await stateOf(s).opened.promise
+      if (s.remoteUrl !== null && s.remoteUrl !== e.url) e.alias = s.remoteUrl
       e.attempt = 0
     } catch (err) {
       e.attempt++
@@ -231,8 +235,11 @@ export class Mesh {
 
   /** Peers known by URL that have no session now (for /healthz). */
   unreachable(): Array<{ url: string; id: string | null }> {
+    const up = new Set<string>()
+    for (const s of this.#node.conns.values()) if (s.isOpen && s.remoteUrl !== null) up.add(s.remoteUrl)
     const out: Array<{ url: string; id: string | null }> = []
     for (const e of this.#byUrl.values()) {
+      if (up.has(e.url) || (e.alias !== null && up.has(e.alias))) continue
       if (e.id === null || this.#node.conns.get(e.id)?.isOpen !== true) out.push({ url: e.url, id: e.id })
     }
     return out
