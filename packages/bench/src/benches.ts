@@ -1,10 +1,13 @@
-/** The benchmarks of the core suite, in the order they run and print. */
+/** The benchmarks of the suites, in the order they run and print. */
 import type { Row } from './table.js'
 import * as heap from './heap.js'
 import * as hide from './hide.js'
 import * as merge from './merge.js'
+import * as names from './procs/names.js'
 import * as replicate from './replicate.js'
 import * as roundtrip from './roundtrip.js'
+import * as throughput from './procs/throughput.js'
+import * as visible from './procs/visible.js'
 import * as whereis from './whereis.js'
 
 export interface Bench {
@@ -13,6 +16,7 @@ export interface Bench {
   run(): Promise<Row[]>
 }
 
+/** In-process, over memory links (run-core.ts). */
 export const BENCHES: Record<string, Bench> = {
   whereis: { title: 'whereis lookups/s on 100k names', run: whereis.run },
   replicate: { title: 'registrations visible on 3 other peers', run: replicate.run },
@@ -21,3 +25,13 @@ export const BENCHES: Record<string, Bench> = {
   heap: { title: 'heap bytes per registered name', run: heap.run },
   roundtrip: { title: 'message round trips between two peers', run: roundtrip.run },
 }
+
+/** Between OS processes over ws on 127.0.0.1, beside raw ws + msgpack (run-cluster.ts). */
+export const CLUSTER_BENCHES: Record<string, Bench> = {
+  throughput: { title: 'messages/s and ping-pong between two processes, vs raw ws', run: throughput.run },
+  visible: { title: 'register → visible latency, 3-peer mesh and two relays, vs raw ws one way', run: visible.run },
+  names: { title: '100k names: replication to 2 peers, a peer joining, kill -9 of their owner', run: names.run },
+}
+
+/** Every benchmark by name, for child.ts. */
+export const ALL_BENCHES: Record<string, Bench> = { ...BENCHES, ...CLUSTER_BENCHES }

@@ -2,7 +2,7 @@
  * Runs one benchmark in a process of its own (a clean heap, no JIT state from the
  * others) and hands its rows to the parent over IPC: `node --expose-gc child.js NAME`.
  */
-import { BENCHES } from './benches.js'
+import { ALL_BENCHES as BENCHES } from './benches.js'
 
 const name = process.argv[2] ?? ''
 const bench = BENCHES[name]

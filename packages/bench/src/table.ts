@@ -26,6 +26,14 @@ export interface Row {
   baselineLabel: string
   /** The goal in `unit` (≥ when higher is better, ≤ when lower), or null. */
   goal: number | null
+  /** A goal on the ratio Flurry / baseline instead (≥ when higher is better, ≤ when lower). */
+  goalRatio?: number
+  /**
+   * Per-run ratios of runs made side by side (each Flurry run with the baseline run
+   * next to it): when present the ratio is their median rather than the ratio of the
+   * medians, which cancels drift in a noisy machine.
+   */
+  ratioRuns?: number[]
   /** A static figure measured elsewhere: the baseline column holds it. */
   reference?: boolean
   note?: string
@@ -64,9 +72,16 @@ export function reference(of: Row, label: string, figure: number, note?: string)
 }
 
 export function rate(r: Row): Rated {
-  const ratio = r.flurry !== null && r.baseline !== null && r.baseline !== 0 ? r.flurry / r.baseline : null
+  const ratio =
+    r.ratioRuns !== undefined && r.ratioRuns.length > 0
+      ? median(r.ratioRuns)
+      : r.flurry !== null && r.baseline !== null && r.baseline !== 0
+        ? r.flurry / r.baseline
+        : null
   let pass: boolean | null = null
-  if (r.goal !== null && !r.reference) {
+  if (r.goalRatio !== undefined && !r.reference) {
+    pass = ratio === null ? false : r.better === 'higher' ? ratio >= r.goalRatio : ratio <= r.goalRatio
+  } else if (r.goal !== null && !r.reference) {
     pass = r.flurry === null ? false : r.better === 'higher' ? r.flurry >= r.goal : r.flurry <= r.goal
   }
   return { ...r, ratio, pass }
@@ -99,6 +114,7 @@ function spread(runs: number[]): string {
 }
 
 function goalText(r: Row): string {
+  if (r.goalRatio !== undefined) return `${r.better === 'higher' ? '≥' : '≤'} ${r.goalRatio.toFixed(2)}× base`
   if (r.goal === null) return ''
   return `${r.better === 'higher' ? '≥' : '≤'} ${fmt(r.goal, r.unit)}`
 }
@@ -107,6 +123,10 @@ function resultText(r: Rated): string {
   if (r.reference) return 'ref'
   if (r.pass === null) return ''
   if (r.pass) return 'PASS'
+  if (r.goalRatio !== undefined) {
+    if (r.ratio === null || r.ratio === 0) return 'FAIL'
+    return `FAIL ${(r.better === 'higher' ? r.goalRatio / r.ratio : r.ratio / r.goalRatio).toFixed(2)}×`
+  }
   if (r.flurry === null || r.goal === null) return 'FAIL'
   const off = r.better === 'higher' ? r.goal / r.flurry : r.flurry / r.goal
   return `FAIL ${off.toFixed(2)}×`
