@@ -45,9 +45,6 @@ interface In {
   downSince: number | undefined
 }
 
-/** Reused frame arrays: encoded at once, so one of each suffices. */
-const direct: unknown[] = [F.DIRECT, 0, 0]
-const routed: unknown[] = [F.ROUTED, '', '', 0, 0]
 
 export class Router {
   #node: NodeCore
@@ -102,29 +99,26 @@ export class Router {
   }
 
   #emit(hop: Conn, to: string, seq: number, op: number, n: number, a: unknown, b: unknown, c: unknown): void {
+    // Fresh literal arrays per arity: cheaper than resizing a reused one (V8's
+    // `length` writes are slow and leave holey arrays the encoder walks slower).
     let frame: unknown[]
-    let at: number
     if (hop.remoteId === to) {
-      frame = direct
-      frame[1] = seq
-      frame[2] = op
-      at = 3
+      frame =
+        n === 0 ? [F.DIRECT, seq, op] : n === 1 ? [F.DIRECT, seq, op, a] : n === 2 ? [F.DIRECT, seq, op, a, b] : [F.DIRECT, seq, op, a, b, c]
     } else {
-      frame = routed
-      frame[1] = to
-      frame[2] = this.#node.id
-      frame[3] = seq
-      frame[4] = op
-      at = 5
+      const from = this.#node.id
+      frame =
+        n === 0
+          ? [F.ROUTED, to, from, seq, op]
+          : n === 1
+            ? [F.ROUTED, to, from, seq, op, a]
+            : n === 2
+              ? [F.ROUTED, to, from, seq, op, a, b]
+              : [F.ROUTED, to, from, seq, op, a, b, c]
     }
-    frame.length = at + n
-    if (n > 0) frame[at] = a
-    if (n > 1) frame[at + 1] = b
-    if (n > 2) frame[at + 2] = c
-    const bytes = encodeShared(frame)
-    frame.length = at
-    hop.sendEncoded(bytes)
+    hop.sendEncoded(encodeShared(frame))
   }
+
 
   onDirect(conn: Conn, frame: unknown[]): void {
     this.#receive(conn, conn.remoteId, uint(frame[1], 'seq'), uint(frame[2], 'op'), frame, 3)

@@ -62,8 +62,12 @@ export function encodeValue(value: unknown): Uint8Array {
 
 /** Decodes one msgpack value; anything wrong becomes FlurryError BAD_FRAME. */
 export function decodeValue(bytes: Uint8Array, maxBytes = DEFAULT_MAX_FRAME_BYTES): unknown {
+  return decodeWith(decoderFor(maxBytes), bytes)
+}
+
+function decodeWith(decoder: Decoder, bytes: Uint8Array): unknown {
   try {
-    return decoderFor(maxBytes).decode(bytes)
+    return decoder.decode(bytes)
   } catch (err) {
     if (err instanceof FlurryError) throw err
     throw new FlurryError('BAD_FRAME', `malformed frame: ${(err as Error).message}`, { cause: err })
@@ -158,6 +162,7 @@ export function readFrames(
   maxFrameBytes: number,
   onFrame: (frame: unknown, raw: Uint8Array) => void,
 ): void {
+  const decoder = decoderFor(maxFrameBytes)
   const view = new DataView(message.buffer, message.byteOffset, message.byteLength)
   let pos = 0
   const end = message.byteLength
@@ -171,6 +176,6 @@ export function readFrames(
     if (len === 0 || end - pos - 4 < len) throw new FlurryError('BAD_FRAME', 'truncated frame')
     const raw = message.subarray(pos + 4, pos + 4 + len)
     pos += 4 + len
-    onFrame(decodeValue(raw, maxFrameBytes), raw)
+    onFrame(decodeWith(decoder, raw), raw)
   }
 }
