@@ -90,6 +90,7 @@ export class ActorSystem<N = unknown> {
         () => this.#exit(actor, 'normal'),
         (err) => this.#exit(actor, err),
       )
+      .catch((err: unknown) => this.#node.log('error', `ending ${pid} failed: ${String(err)}`))
     return pid
   }
 
@@ -230,10 +231,16 @@ export class ActorSystem<N = unknown> {
     const watchers = actor.watchers
     actor.watchers = null
     if (watchers !== null) {
-      const r = wireReason(reason)
+      let r = wireReason(reason)
       for (const [key, w] of watchers) {
         this.#watched.delete(key)
-        this.#node.router.send(w.node, A_DOWN, w.ref, r)
+        try {
+          this.#node.router.send(w.node, A_DOWN, w.ref, r)
+        } catch {
+          // A reason msgpack cannot carry (a function, a cycle): its description then.
+          r = describeReason(reason)
+          this.#node.router.send(w.node, A_DOWN, w.ref, r)
+        }
       }
     }
   }

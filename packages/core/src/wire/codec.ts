@@ -10,6 +10,9 @@ import { FlurryError } from '../base/index.js'
 import { Pid, decodePidPayload } from './pid.js'
 
 export const PID_EXT_TYPE = 0
+/** Map and Set travel as extensions too (msgpack alone would turn them into `{}`). */
+export const MAP_EXT_TYPE = 1
+export const SET_EXT_TYPE = 2
 /** Default largest frame (and link message) in bytes. */
 export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024
 
@@ -23,6 +26,37 @@ extensionCodec.register({
     return pid
   },
 })
+
+// A Map is an array of [key, value] pairs, a Set an array of values, each encoded
+// with its own encoder (the shared one is busy with the enclosing frame).
+extensionCodec.register({
+  type: MAP_EXT_TYPE,
+  encode: (value: unknown) => (value instanceof Map ? nested().encode([...value]) : null),
+  decode: (data: Uint8Array) => {
+    const pairs = nestedDecode(data)
+    if (!Array.isArray(pairs) || !pairs.every((p) => Array.isArray(p) && p.length === 2)) {
+      throw new FlurryError('BAD_FRAME', 'malformed Map in frame')
+    }
+    return new Map(pairs as Array<[unknown, unknown]>)
+  },
+})
+extensionCodec.register({
+  type: SET_EXT_TYPE,
+  encode: (value: unknown) => (value instanceof Set ? nested().encode([...value]) : null),
+  decode: (data: Uint8Array) => {
+    const items = nestedDecode(data)
+    if (!Array.isArray(items)) throw new FlurryError('BAD_FRAME', 'malformed Set in frame')
+    return new Set(items)
+  },
+})
+
+let nestedEncoder: Encoder | null = null
+function nested(): Encoder {
+  return (nestedEncoder ??= new Encoder({ extensionCodec }))
+}
+function nestedDecode(data: Uint8Array): unknown {
+  return new Decoder({ extensionCodec, maxStrLength: data.length, maxBinLength: data.length, maxArrayLength: data.length, maxMapLength: data.length, maxExtLength: data.length }).decode(data)
+}
 
 const encoder = new Encoder({ extensionCodec, initialBufferSize: 64 * 1024, ignoreUndefined: false })
 const decoders = new Map<number, Decoder>()
