@@ -1,10 +1,9 @@
 /** Monitors, local and remote: exactly once, with the exit reason, 'noproc' or 'noconnection'. */
 import { afterEach, describe, expect, it } from 'vitest'
-import { createNode, Pid, type FlurryNode } from '../../src/index.js'
-import { seededRandom } from '../../src/base/random.js'
+import { Pid, type FlurryNode } from '../../src/index.js'
 import { SimNet } from '../../src/testing/sim.js'
 import { settle, waitFor } from '../../src/testing/wait.js'
-import { cluster, HB, thrownCode, twoPeers } from '../node/helpers.js'
+import { cluster, HB, thrownCode, twoPeers, simConnect, simNode } from '../node/helpers.js'
 
 const c = cluster()
 afterEach(() => c.closeAll())
@@ -127,16 +126,13 @@ describe('local monitors', () => {
 describe('remote monitors on heartbeat timeout (simulated time)', () => {
   it("fire 'noconnection' once within heartbeatTimeout + one interval", async () => {
     const net = new SimNet(11)
-    const mk = (name: string, i: number) =>
-      createNode({ name, cookie: 'c', clock: net.clock.view(), random: seededRandom(i), ...HB })
+    const mk = (name: string, i: number) => simNode(net, name, i)
     const a = await mk('a', 1)
     const b = await mk('b', 2)
     try {
       await a.listen(net.listen('a'))
       await b.listen(net.listen('b'))
-      let up = false
-      void b.connect(net.dialer('b', ['memory://a'])).then(() => (up = true))
-      expect(await net.run(1000, () => up && a.nodes().includes(b.id))).toBe(true)
+      expect(await simConnect(net, b, 'b', 'memory://a', () => a.nodes().includes(b.id))).toBe(true)
       const pid = idle(b)
       const reasons: unknown[] = []
       a.monitor(pid, (r) => reasons.push(r))

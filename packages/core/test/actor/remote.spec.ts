@@ -3,11 +3,10 @@
  * frame limit, over real in-memory links (src/actor/actors.ts over src/node/router.ts).
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { createNode, Pid } from '../../src/index.js'
-import { seededRandom } from '../../src/base/random.js'
+import { Pid } from '../../src/index.js'
 import { SimNet } from '../../src/testing/sim.js'
 import { waitFor } from '../../src/testing/wait.js'
-import { cluster, echo, HB, rejectionCode, thrownCode, twoPeers } from '../node/helpers.js'
+import { cluster, echo, HB, rejectionCode, thrownCode, twoPeers, simConnect, simNode } from '../node/helpers.js'
 
 const c = cluster()
 afterEach(() => c.closeAll())
@@ -155,16 +154,13 @@ describe('calls across two nodes', () => {
 describe('calls to a node that crashes (simulated time)', () => {
   it('reject NODE_DOWN once heartbeats time out, not at the call timeout', async () => {
     const net = new SimNet(7)
-    const mk = (name: string, i: number) =>
-      createNode({ name, cookie: 'c', clock: net.clock.view(), random: seededRandom(i), ...HB })
+    const mk = (name: string, i: number) => simNode(net, name, i)
     const a = await mk('a', 1)
     const b = await mk('b', 2)
     try {
       await a.listen(net.listen('a'))
       await b.listen(net.listen('b'))
-      let up = false
-      void b.connect(net.dialer('b', ['memory://a'])).then(() => (up = true))
-      expect(await net.run(1000, () => up && a.nodes().includes(b.id))).toBe(true)
+      expect(await simConnect(net, b, 'b', 'memory://a', () => a.nodes().includes(b.id))).toBe(true)
       const pid = b.spawn(async (ctx) => {
         for (;;) await ctx.receive()
       })

@@ -3,7 +3,9 @@
  * heartbeats, closed after each test, and small assertions on FlurryError codes.
  */
 import { createNode, type FlurryNode, type NodeInit } from '../../src/index.js'
+import { seededRandom } from '../../src/base/random.js'
 import { memoryNetwork, type MemoryNetwork } from '../../src/link/memory.js'
+import type { SimNet } from '../../src/testing/sim.js'
 import { waitFor } from '../../src/testing/wait.js'
 
 export const HB = { heartbeatIntervalMs: 50, heartbeatTimeoutMs: 250 } as const
@@ -76,4 +78,16 @@ export function echo(node: FlurryNode, tag = 'echo') {
       ctx.reply([tag, m])
     }
   })
+}
+
+/** A node on a simulated network: its clock, short heartbeats, keys from `seed`. */
+export function simNode(net: SimNet, name: string, seed: number, init: Partial<NodeInit> = {}): Promise<FlurryNode> {
+  return createNode({ name, cookie: 'c', clock: net.clock.view(), random: seededRandom(seed), ...HB, ...init })
+}
+
+/** `node` (named `owner` on the network) connects to `url`; true once connect resolved and `until` holds. */
+export async function simConnect(net: SimNet, node: FlurryNode, owner: string, url: string, until: () => boolean = () => true): Promise<boolean> {
+  let up = false
+  void node.connect(net.dialer(owner, [url])).then(() => (up = true))
+  return net.run(1000, () => up && until())
 }

@@ -1,10 +1,9 @@
 /** nodeup / nodedown, homeup / homedown and nodes() over real in-memory links and SimNet. */
 import { afterEach, describe, expect, it } from 'vitest'
-import { createNode, type FlurryNode } from '../../src/index.js'
-import { seededRandom } from '../../src/base/random.js'
+import type { FlurryNode } from '../../src/index.js'
 import { SimNet } from '../../src/testing/sim.js'
 import { settle, waitFor } from '../../src/testing/wait.js'
-import { cluster, HB } from './helpers.js'
+import { cluster, HB, simConnect, simNode } from './helpers.js'
 
 const c = cluster()
 afterEach(() => c.closeAll())
@@ -58,8 +57,7 @@ describe('peers', () => {
 
   it("a peer that stops answering is down with reason 'timeout' within heartbeatTimeout + one interval", async () => {
     const net = new SimNet(3)
-    const mk = (name: string, i: number) =>
-      createNode({ name, cookie: 'c', clock: net.clock.view(), random: seededRandom(i), ...HB })
+    const mk = (name: string, i: number) => simNode(net, name, i)
     const a = await mk('a', 1)
     const b = await mk('b', 2)
     try {
@@ -67,9 +65,7 @@ describe('peers', () => {
       await b.listen(net.listen('b'))
       const la = record(a)
       const lb = record(b)
-      let up = false
-      void b.connect(net.dialer('b', ['memory://a'])).then(() => (up = true))
-      expect(await net.run(1000, () => up && la.length === 1)).toBe(true)
+      expect(await simConnect(net, b, 'b', 'memory://a', () => la.length === 1)).toBe(true)
       // Some quiet time with heartbeats only: the session stays up.
       await net.run(1000)
       expect(la).toEqual([`up ${b.id}`])
@@ -156,17 +152,14 @@ describe('clients', () => {
 
   it('a client whose home stops answering sees homedown timeout (simulated time)', async () => {
     const net = new SimNet(5)
-    const mk = (name: string, i: number) =>
-      createNode({ name, cookie: 'c', clock: net.clock.view(), random: seededRandom(i), ...HB })
+    const mk = (name: string, i: number) => simNode(net, name, i)
     const p = await mk('p', 1)
     const cl = await mk('cl', 2)
     try {
       await p.listen(net.listen('p'))
       const lc = record(cl)
       const lp = record(p)
-      let up = false
-      void cl.connect(net.dialer('cl', ['memory://p'])).then(() => (up = true))
-      expect(await net.run(1000, () => up)).toBe(true)
+      expect(await simConnect(net, cl, 'cl', 'memory://p')).toBe(true)
       await net.run(500)
       const t0 = net.clock.now()
       net.cut('cl', 'p')
