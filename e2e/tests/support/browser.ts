@@ -3,6 +3,7 @@
  * $CHROMIUM_PATH), never a Playwright download.
  */
 import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -19,9 +20,18 @@ export const CHROMIUM_ARGS = [
   '--no-first-run',
 ]
 
+/**
+ * Chromium's own temporary files (its SingletonSocket folders, which a killed browser
+ * leaves behind) go to a folder of this test process, removed when it exits.
+ */
+const RUN_TMP = mkdtempSync(join(tmpdir(), 'flurry-e2e-run-'))
+process.once('exit', () => rmSync(RUN_TMP, { recursive: true, force: true }))
+const CHROMIUM_ENV = { ...process.env, TMPDIR: RUN_TMP } as Record<string, string>
+
 export const launchOptions: LaunchOptions = {
   executablePath: CHROMIUM_PATH,
   args: CHROMIUM_ARGS,
+  env: CHROMIUM_ENV,
   timeout: 30_000,
 }
 
@@ -38,11 +48,11 @@ export function launchOptionsWith(...args: string[]): LaunchOptions {
  * (CDP Page.setWebLifecycleState 'frozen' is then silently ignored).
  */
 export async function launchWithoutOverrides(extraArgs: string[] = []): Promise<{ browser: Browser; context: BrowserContext; close(): Promise<void> }> {
-  const profile = await mkdtemp(join(tmpdir(), 'flurry-e2e-chromium-'))
+  const profile = await mkdtemp(join(RUN_TMP, 'chromium-'))
   const child = spawn(
     CHROMIUM_PATH,
     ['--headless', '--remote-debugging-port=0', `--user-data-dir=${profile}`, ...CHROMIUM_ARGS, ...extraArgs, 'about:blank'],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    { stdio: ['ignore', 'ignore', 'pipe'], env: CHROMIUM_ENV },
   )
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   const kill = async () => {
