@@ -255,3 +255,19 @@ export class EventWaiter {
     })
   }
 }
+
+/**
+ * Makes every worker a Flurry peer, connects the rest to the first, and waits until
+ * each reaches all the others. Returns each one's { id, url }, in order.
+ */
+export async function meshPeers(workers: readonly Worker[]): Promise<Array<{ id: string; url: string }>> {
+  const peers: Array<{ id: string; url: string }> = []
+  for (const w of workers) peers.push(await w.call<{ id: string; url: string }>('flurry.peer'))
+  const first = peers[0] as { url: string }
+  for (const w of workers.slice(1)) await w.call('flurry.connect', { url: first.url })
+  for (const [i, w] of workers.entries()) {
+    const others = peers.filter((_, j) => j !== i).map((p) => p.id)
+    if (!(await w.call<boolean>('flurry.waitNodes', { ids: others, timeoutMs: 10_000 }))) throw new Error(`${w.name}: mesh did not form`)
+  }
+  return peers
+}

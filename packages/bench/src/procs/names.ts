@@ -18,7 +18,7 @@
  * Flurry and raw alternate which goes first from run to run.
  */
 import { reference, row, type Row } from '../table.js'
-import { clockCheck, startWorkers, stopWorkers, type Worker } from './harness.js'
+import { clockCheck, meshPeers, startWorkers, stopWorkers, type Worker } from './harness.js'
 import type { Crossed } from './protocol.js'
 
 const N = 100_000
@@ -60,19 +60,8 @@ async function oneRun(r: number): Promise<RunResult> {
   const [a, b, c, d, v] = ws as [Worker, Worker, Worker, Worker, Worker]
   const notes: string[] = []
   try {
-    const pa = await a.call<{ id: string; url: string }>('flurry.peer')
-    const pb = await b.call<{ id: string; url: string }>('flurry.peer')
-    const pc = await c.call<{ id: string; url: string }>('flurry.peer')
+    const [, , pc] = (await meshPeers([a, b, c])) as [unknown, unknown, { id: string; url: string }]
     await d.call('flurry.peer')
-    await b.call('flurry.connect', { url: pa.url })
-    await c.call('flurry.connect', { url: pa.url })
-    for (const [w, others] of [
-      [a, [pb.id, pc.id]],
-      [b, [pa.id, pc.id]],
-      [c, [pa.id, pb.id]],
-    ] as const) {
-      if (!(await w.call<boolean>('flurry.waitNodes', { ids: others, timeoutMs: 10_000 }))) throw new Error(`${w.name}: mesh did not form`)
-    }
     const raws: Record<string, string> = {}
     for (const w of [a, b, c, d]) raws[w.name] = (await w.call<{ url: string }>('raw.listen')).url
     for (const to of [b, c]) {

@@ -15,7 +15,7 @@
  * same hops as Flurry's path), timed the same way.
  */
 import { reference, row, type Row } from '../table.js'
-import { EventWaiter, clockCheck, startWorkers, stopWorkers, type Worker } from './harness.js'
+import { EventWaiter, clockCheck, meshPeers, startWorkers, stopWorkers, type Worker } from './harness.js'
 
 const NAMES = 1000
 const RUNS = 5
@@ -73,18 +73,7 @@ async function mesh(): Promise<{ flurry: Stats; raw: Stats; clock: string }> {
   const ws = await startWorkers(['A', 'B', 'C'])
   const [a, b, c] = ws as [Worker, Worker, Worker]
   try {
-    const pa = await a.call<{ id: string; url: string }>('flurry.peer')
-    const pb = await b.call<{ id: string; url: string }>('flurry.peer')
-    const pc = await c.call<{ id: string; url: string }>('flurry.peer')
-    await b.call('flurry.connect', { url: pa.url })
-    await c.call('flurry.connect', { url: pa.url })
-    for (const [w, others] of [
-      [a, [pb.id, pc.id]],
-      [b, [pa.id, pc.id]],
-      [c, [pa.id, pb.id]],
-    ] as const) {
-      if (!(await w.call<boolean>('flurry.waitNodes', { ids: others, timeoutMs: 10_000 }))) throw new Error(`${w.name}: mesh did not form`)
-    }
+    await meshPeers([a, b, c])
     await a.call('reg.actors', { count: 1 })
     await c.call('reg.stream', { prefix: 'vis:' })
     const rc = await c.call<{ url: string }>('raw.listen')
