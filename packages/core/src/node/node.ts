@@ -232,6 +232,7 @@ export class NodeCore {
     const session = new Session(
       {
         link,
+        initiator,
         identity: this.identity,
         role: this.role,
         listenUrl: this.listenUrl,

@@ -4,22 +4,28 @@
  * incoming ones. Nothing but HELLO / PROOF / REFUSE is processed before the handshake.
  */
 import type { Clock, TimerHandle, RandomSource } from '../base/index.js'
-import { FlurryError, type FlurryErrorCode } from '../base/index.js'
+import { Deadline, FlurryError, type FlurryErrorCode } from '../base/index.js'
 import type { Link } from '../link/index.js'
 import {
   FrameBatch,
   encodeShared,
   readFrames,
   F,
+  MAX_DEPTH,
   ROLE_CLIENT,
   ROLE_PEER,
+  errorFrame,
   frameType,
   goodbyeFrame,
   helloFrame,
-  num,
+  pingFrame,
+  pongFrame,
   proofFrame,
   readCodeMessage,
+  readGoodbye,
   readHello,
+  readPing,
+  readPong,
   readProof,
   refuseFrame,
   type Hello,
@@ -44,6 +50,8 @@ export type CloseReason =
 
 export interface SessionInit {
   link: Link
+  /** We dialed: we prove first. The side that accepted proves only after checking our proof. */
+  initiator: boolean
   identity: Identity
   role: Role
   listenUrl: string | null
@@ -81,6 +89,13 @@ export interface SessionHandlers {
 let sessionIds = 0
 const EXTRA_MESSAGE_BYTES = 64
 /**
+ * Before the handshake a remote is anonymous: a frame may hold at most this many bytes
+ * and values nest at most PRE_AUTH_DEPTH deep (HELLO, PROOF and REFUSE are flat), so
+ * hostile bytes cost almost nothing before they are refused.
+ */
+export const PRE_AUTH_BYTES = 4096
+export const PRE_AUTH_DEPTH = 2
+/**
  * Frames queued together leave as one link message of at most this many bytes (a
  * bigger frame goes alone). It is a protocol constant, not the node's
  * maxFrameBytes: nodes with different limits must accept each other's batches.
@@ -111,10 +126,19 @@ export class Session {
   #batch: FrameBatch
   #flushScheduled = false
   #gotFrame = false
-  #lastSeen: number
+  /** Silence counted only while this loop was awake (a stall here is not the remote's). */
+  #silentMs = 0
+  #lastTick: number
   #timer: TimerHandle | undefined
+  #handshakeDeadline: Deadline | null = null
   #goodbye: string | null = null
   readonly #drivesPings: boolean
+  /** Our newest PING clock, and the newest of our clocks the remote has provably seen. */
+  #pingClock = 0
+  #ackedMs = 0
+  #helloClock = 0
+  /** Per-frame limits: small until the handshake is done (a message may straddle it). */
+  readonly #limits = { maxFrameBytes: PRE_AUTH_BYTES, maxDepth: PRE_AUTH_DEPTH }
 
   constructor(init: SessionInit, handlers: SessionHandlers) {
     this.init = init
@@ -122,12 +146,13 @@ export class Session {
     this.#h = handlers
     this.#nonce = init.random(16)
     this.#batch = new FrameBatch(init.maxFrameBytes)
-    this.#lastSeen = init.clock.now()
+    this.#lastTick = init.clock.now()
     // The peer side of a session drives the pings; a client only answers them, from
     // its message handler, because hidden tabs throttle timers but not messages.
     this.#drivesPings = init.role === 'peer'
     this.link.onmessage = (data) => this.#onMessage(data)
     this.link.onclose = (reason) => this.#onLinkClose(reason)
+    this.#helloClock = init.clockMs()
     this.send(
       helloFrame({
         vMin: init.versions[0],
@@ -137,14 +162,29 @@ export class Session {
         role: init.role === 'peer' ? ROLE_PEER : ROLE_CLIENT,
         url: init.listenUrl,
         nonce: this.#nonce,
-        clock: init.clockMs(),
+        clock: this.#helloClock,
       }),
     )
-    this.#timer = init.clock.setTimeout(() => this.#handshakeTimeout(), init.handshakeTimeoutMs, true)
+    this.#handshakeDeadline = new Deadline(init.clock, init.handshakeTimeoutMs, () => this.#handshakeTimeout())
   }
 
   get isOpen(): boolean {
     return this.state === 'open'
+  }
+
+  /**
+   * The newest of our clocks (ms) the remote had seen before the frame being handled:
+   * our HELLO's once it proved, then each PING it echoed. A frame arrives after every
+   * frame the remote sent before it, so whatever it stamped after seeing that clock is
+   * newer. Event-loop lag on either side cannot make an honest stamp older than this.
+   */
+  get ackedMs(): number {
+    return this.#ackedMs
+  }
+
+  /** The remote has now provably seen our clock `ms` (it answered a frame that carried it). */
+  noteAcked(ms: number): void {
+    if (ms > this.#ackedMs) this.#ackedMs = ms
   }
 
   /** Queues a frame; frames queued in one task leave as one link message. */
@@ -198,6 +238,7 @@ export class Session {
     this.state = 'closed'
     if (this.#timer !== undefined) this.init.clock.clearTimeout(this.#timer)
     this.#timer = undefined
+    this.#handshakeDeadline?.cancel()
     if (was === 'handshake') {
       this.#h.onfail(this, failure ?? new FlurryError('CLOSED', `session closed during handshake: ${detail}`))
     } else {
@@ -218,7 +259,7 @@ export class Session {
   }
 
   #handshakeTimeout(): void {
-    this.#timer = undefined
+    this.#handshakeDeadline = null
     if (this.state !== 'handshake') return
     this.#end('handshake-timeout', 'handshake timed out', new FlurryError('TIMEOUT', `handshake with ${this.remoteId || 'remote'} timed out`))
     this.link.close('handshake timed out')
@@ -239,7 +280,7 @@ export class Session {
       return
     }
     try {
-      readFrames(data, max, (frame, raw) => {
+      readFrames(data, this.#limits, (frame, raw) => {
         if (this.state !== 'closed') this.#onFrame(frame as unknown[], raw)
       })
     } catch (err) {
@@ -268,15 +309,21 @@ export class Session {
       return
     }
     switch (type) {
-      case F.PING:
-        this.#h.onclock?.(this, num(frame[1], 'ping clock'))
-        if (!this.#drivesPings) this.send([F.PONG, this.init.clockMs()])
+      case F.PING: {
+        const clock = readPing(frame)
+        this.#h.onclock?.(this, clock)
+        if (!this.#drivesPings) this.send(pongFrame(this.init.clockMs(), clock))
         return
-      case F.PONG:
-        this.#h.onclock?.(this, num(frame[1], 'pong clock'))
+      }
+      case F.PONG: {
+        const { clock, echo } = readPong(frame)
+        // Only a clock we sent counts: a remote cannot claim to have seen our future.
+        if (echo !== null) this.noteAcked(Math.min(echo, this.#pingClock))
+        this.#h.onclock?.(this, clock)
         return
+      }
       case F.GOODBYE:
-        this.#goodbye = typeof frame[1] === 'string' ? frame[1] : 'goodbye'
+        this.#goodbye = readGoodbye(frame)
         this.#end('goodbye', this.#goodbye)
         this.link.close('goodbye')
         return
@@ -326,9 +373,10 @@ export class Session {
       this.#fail('PROTOCOL', 'two clients cannot hold a session: one side must listen', true)
       return
     }
-    // A peer answering a client waits for the client's proof, so that it proves back
-    // with the cookie the client used (the cluster cookie or the client cookie).
-    if (!(this.init.role === 'peer' && this.remoteRole === 'client')) this.#sendProof(this.init.cookie)
+    // The dialer proves first. The side that accepted the socket proves only once the
+    // dialer's proof checked out, and with the cookie that proof used: an anonymous
+    // dialer never gets a MAC keyed by the cluster cookie to guess at offline.
+    if (this.init.initiator) this.#sendProof(this.init.cookie)
   }
 
   #sendProof(cookie: string): void {
@@ -356,6 +404,8 @@ export class Session {
       return
     }
     this.#verified = true
+    // It proved after seeing our HELLO: it has seen our clock.
+    this.noteAcked(this.#helloClock)
     if (!this.#sentProof) this.#sendProof(matched)
     else this.#maybeOpen()
   }
@@ -370,8 +420,12 @@ export class Session {
   #maybeOpen(): void {
     if (!this.#verified || !this.#sentProof || this.state !== 'handshake') return
     this.state = 'open'
-    if (this.#timer !== undefined) this.init.clock.clearTimeout(this.#timer)
-    this.#lastSeen = this.init.clock.now()
+    this.#limits.maxFrameBytes = this.init.maxFrameBytes
+    this.#limits.maxDepth = MAX_DEPTH
+    this.#handshakeDeadline?.cancel()
+    this.#handshakeDeadline = null
+    this.#lastTick = this.init.clock.now()
+    this.#silentMs = 0
     this.#gotFrame = false
     this.#timer = this.init.clock.setTimeout(() => this.#tick(), this.init.heartbeatIntervalMs, true)
     this.#h.onopen(this)
@@ -381,20 +435,31 @@ export class Session {
     this.#timer = undefined
     if (this.state !== 'open') return
     const now = this.init.clock.now()
+    const interval = this.init.heartbeatIntervalMs
+    // A tick that comes much later than asked means this loop was stalled: frames that
+    // arrived meanwhile are still unread, so count at most one and a half intervals.
+    const awake = Math.min(now - this.#lastTick, interval * 1.5)
+    this.#lastTick = now
     if (this.#gotFrame) {
       this.#gotFrame = false
-      this.#lastSeen = now
-    } else if (now - this.#lastSeen >= this.init.heartbeatTimeoutMs) {
-      this.close('timeout', `no frame for ${now - this.#lastSeen} ms`)
-      return
+      this.#silentMs = 0
+    } else {
+      this.#silentMs += awake
+      if (this.#silentMs >= this.init.heartbeatTimeoutMs) {
+        this.close('timeout', `no frame for ${Math.round(this.#silentMs)} ms`)
+        return
+      }
     }
-    if (this.#drivesPings) this.send([F.PING, this.init.clockMs()])
-    this.#timer = this.init.clock.setTimeout(() => this.#tick(), this.init.heartbeatIntervalMs, true)
+    if (this.#drivesPings) {
+      this.#pingClock = this.init.clockMs()
+      this.send(pingFrame(this.#pingClock))
+    }
+    this.#timer = this.init.clock.setTimeout(() => this.#tick(), interval, true)
   }
 
   /** Reports whether the remote refused something, without closing (ERROR frame). */
   sendError(code: FlurryErrorCode, message: string): void {
-    this.send([F.ERROR, code, message])
+    this.send(errorFrame(code, message))
   }
 
   toString(): string {

@@ -8,6 +8,7 @@
 import { Decoder, Encoder, ExtensionCodec } from '@msgpack/msgpack'
 import { FlurryError } from '../base/index.js'
 import { Pid, decodePidPayload } from './pid.js'
+import { MAX_DEPTH, checkStructure } from './structure.js'
 
 export const PID_EXT_TYPE = 0
 /** Map and Set travel as extensions too (msgpack alone would turn them into `{}`). */
@@ -31,7 +32,7 @@ extensionCodec.register({
 // with its own encoder (the shared one is busy with the enclosing frame).
 extensionCodec.register({
   type: MAP_EXT_TYPE,
-  encode: (value: unknown) => (value instanceof Map ? nested().encode([...value]) : null),
+  encode: (value: unknown) => (value instanceof Map ? nestedEncode([...value]) : null),
   decode: (data: Uint8Array) => {
     const pairs = nestedDecode(data)
     if (!Array.isArray(pairs) || !pairs.every((p) => Array.isArray(p) && p.length === 2)) {
@@ -42,7 +43,7 @@ extensionCodec.register({
 })
 extensionCodec.register({
   type: SET_EXT_TYPE,
-  encode: (value: unknown) => (value instanceof Set ? nested().encode([...value]) : null),
+  encode: (value: unknown) => (value instanceof Set ? nestedEncode([...value]) : null),
   decode: (data: Uint8Array) => {
     const items = nestedDecode(data)
     if (!Array.isArray(items)) throw new FlurryError('BAD_FRAME', 'malformed Set in frame')
@@ -51,14 +52,18 @@ extensionCodec.register({
 })
 
 let nestedEncoder: Encoder | null = null
-function nested(): Encoder {
-  return (nestedEncoder ??= new Encoder({ extensionCodec }))
+/** A Map or Set went into the value being encoded: its depth is checked on the result. */
+let usedNested = false
+function nestedEncode(items: unknown[]): Uint8Array {
+  usedNested = true
+  return (nestedEncoder ??= new Encoder({ extensionCodec, maxDepth: MAX_DEPTH + 1 })).encode(items)
 }
 function nestedDecode(data: Uint8Array): unknown {
   return new Decoder({ extensionCodec, maxStrLength: data.length, maxBinLength: data.length, maxArrayLength: data.length, maxMapLength: data.length, maxExtLength: data.length }).decode(data)
 }
 
-const encoder = new Encoder({ extensionCodec, initialBufferSize: 64 * 1024, ignoreUndefined: false })
+// msgpack counts the outermost value as depth 1; we count what encloses a value.
+const encoder = new Encoder({ extensionCodec, initialBufferSize: 64 * 1024, ignoreUndefined: false, maxDepth: MAX_DEPTH + 1 })
 const decoders = new Map<number, Decoder>()
 
 function decoderFor(limit: number): Decoder {
@@ -82,11 +87,22 @@ function decoderFor(limit: number): Decoder {
  * encode, so callers copy it (FrameBatch does) or use it at once.
  */
 export function encodeShared(value: unknown): Uint8Array {
+  let bytes: Uint8Array
+  usedNested = false
   try {
-    return encoder.encodeSharedRef(value)
+    bytes = encoder.encodeSharedRef(value)
   } catch (err) {
     throw new FlurryError('BAD_ARGUMENT', `cannot encode value: ${(err as Error).message}`, { cause: err })
   }
+  // A Map or Set payload was encoded on its own: check the depth of the whole.
+  if (usedNested) {
+    try {
+      checkStructure(bytes)
+    } catch (err) {
+      throw new FlurryError('BAD_ARGUMENT', `cannot encode value: ${(err as Error).message}`, { cause: err })
+    }
+  }
+  return bytes
 }
 
 /** Encodes to a fresh copy. */
@@ -94,12 +110,16 @@ export function encodeValue(value: unknown): Uint8Array {
   return encodeShared(value).slice()
 }
 
-/** Decodes one msgpack value; anything wrong becomes FlurryError BAD_FRAME. */
-export function decodeValue(bytes: Uint8Array, maxBytes = DEFAULT_MAX_FRAME_BYTES): unknown {
-  return decodeWith(decoderFor(maxBytes), bytes)
+/**
+ * Decodes one msgpack value nested at most `maxDepth` deep; anything wrong becomes
+ * FlurryError BAD_FRAME.
+ */
+export function decodeValue(bytes: Uint8Array, maxBytes = DEFAULT_MAX_FRAME_BYTES, maxDepth = MAX_DEPTH): unknown {
+  return decodeWith(decoderFor(maxBytes), bytes, maxDepth)
 }
 
-function decodeWith(decoder: Decoder, bytes: Uint8Array): unknown {
+function decodeWith(decoder: Decoder, bytes: Uint8Array, maxDepth: number): unknown {
+  checkStructure(bytes, maxDepth)
   try {
     return decoder.decode(bytes)
   } catch (err) {
@@ -186,22 +206,36 @@ export function encodeMessage(frame: unknown): Uint8Array {
   return out
 }
 
+/** Limits read before each frame: a session tightens them until its handshake is done. */
+export interface FrameLimits {
+  maxFrameBytes: number
+  maxDepth: number
+}
+
 /**
  * Calls `onFrame` for each frame of a link message, in order, with the decoded value
- * and the frame's own bytes. Throws FlurryError BAD_FRAME or FRAME_TOO_LARGE, and
- * only those.
+ * and the frame's own bytes. `limits` (a byte limit, or limits read again before each
+ * frame, as the handshake may end in the middle of a message) bound every frame.
+ * Throws FlurryError BAD_FRAME or FRAME_TOO_LARGE, and only those.
  */
 export function readFrames(
   message: Uint8Array,
-  maxFrameBytes: number,
+  limits: number | FrameLimits,
   onFrame: (frame: unknown, raw: Uint8Array) => void,
+  maxDepth = MAX_DEPTH,
 ): void {
-  const decoder = decoderFor(maxFrameBytes)
+  const fixed = typeof limits === 'number'
+  let maxFrameBytes = fixed ? limits : limits.maxFrameBytes
+  let decoder = decoderFor(maxFrameBytes)
   const view = new DataView(message.buffer, message.byteOffset, message.byteLength)
   let pos = 0
   const end = message.byteLength
   if (end === 0) throw new FlurryError('BAD_FRAME', 'empty link message')
   while (pos < end) {
+    if (!fixed && limits.maxFrameBytes !== maxFrameBytes) {
+      maxFrameBytes = limits.maxFrameBytes
+      decoder = decoderFor(maxFrameBytes)
+    }
     if (end - pos < 4) throw new FlurryError('BAD_FRAME', 'truncated frame header')
     const len = view.getUint32(pos)
     if (len > maxFrameBytes) {
@@ -210,6 +244,6 @@ export function readFrames(
     if (len === 0 || end - pos - 4 < len) throw new FlurryError('BAD_FRAME', 'truncated frame')
     const raw = message.subarray(pos + 4, pos + 4 + len)
     pos += 4 + len
-    onFrame(decodeWith(decoder, raw), raw)
+    onFrame(decodeWith(decoder, raw, fixed ? maxDepth : limits.maxDepth), raw)
   }
 }

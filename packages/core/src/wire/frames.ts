@@ -5,6 +5,7 @@
  * BAD_FRAME, so a peer's garbage can never reach deeper code.
  */
 import { FlurryError } from '../base/index.js'
+import { MAX_REASON_LENGTH, isCode, isNodeId, isPeerUrl, isReason, nameFault } from './names.js'
 
 /** Protocol versions this build speaks (inclusive). */
 export const PROTOCOL_VERSION_MIN = 1
@@ -101,6 +102,18 @@ export function bytes(v: unknown, what: string, len?: number): Uint8Array {
 export function arr(v: unknown, what: string): unknown[] {
   return Array.isArray(v) ? v : bad(what)
 }
+/** A node id (`name@` + 16 hex digits): anything else is BAD_FRAME. */
+export function nodeId(v: unknown, what: string): string {
+  return isNodeId(v) ? v : bad(what)
+}
+/** A registry name by the API's rules. */
+export function regName(v: unknown, what: string): string {
+  const fault = nameFault(v)
+  return fault === null ? (v as string) : bad(`${what} (${fault})`)
+}
+export function reason(v: unknown, what: string): string {
+  return isReason(v) ? v : bad(what)
+}
 
 /** The frame type of a decoded frame. */
 export function frameType(frame: unknown): number {
@@ -126,11 +139,11 @@ export function helloFrame(h: Hello): unknown[] {
 export function readHello(f: unknown[]): Hello {
   const role = uint(f[5], 'hello role')
   if (role !== ROLE_PEER && role !== ROLE_CLIENT) bad('hello role')
-  const url = f[6] === null || f[6] === undefined ? null : str(f[6], 'hello url')
+  const url = f[6] === null || f[6] === undefined ? null : isPeerUrl(f[6]) ? f[6] : bad('hello url')
   return {
     vMin: uint(f[1], 'hello vMin'),
     vMax: uint(f[2], 'hello vMax'),
-    id: str(f[3], 'hello id'),
+    id: nodeId(f[3], 'hello id'),
     key: bytes(f[4], 'hello key', 32),
     role,
     url,
@@ -152,12 +165,36 @@ export function refuseFrame(code: string, message: string): unknown[] {
 export function errorFrame(code: string, message: string): unknown[] {
   return [F.ERROR, code, message]
 }
+/** A remote's code (PROTOCOL when it is not one) and message (cut short: it is for logs). */
 export function readCodeMessage(f: unknown[]): { code: string; message: string } {
-  return { code: str(f[1], 'code'), message: typeof f[2] === 'string' ? f[2] : '' }
+  const message = typeof f[2] === 'string' ? f[2].slice(0, 4 * MAX_REASON_LENGTH) : ''
+  return { code: isCode(f[1]) ? f[1] : 'PROTOCOL', message }
 }
 
 export function goodbyeFrame(reason: string): unknown[] {
   return [F.GOODBYE, reason]
+}
+/** The remote's goodbye text, cut short (it becomes a close detail and a log line). */
+export function readGoodbye(f: unknown[]): string {
+  return typeof f[1] === 'string' ? f[1].slice(0, MAX_REASON_LENGTH) : 'goodbye'
+}
+
+/** PING carries the sender's clock. */
+export function pingFrame(clock: number): unknown[] {
+  return [F.PING, clock]
+}
+export function readPing(f: unknown[]): number {
+  return num(f[1], 'ping clock')
+}
+/**
+ * PONG carries the client's clock and echoes the clock of the PING it answers: the
+ * home then knows the newest of its clocks the client had seen (its clock rule).
+ */
+export function pongFrame(clock: number, echo: number): unknown[] {
+  return [F.PONG, clock, echo]
+}
+export function readPong(f: unknown[]): { clock: number; echo: number | null } {
+  return { clock: num(f[1], 'pong clock'), echo: f[2] === undefined || f[2] === null ? null : num(f[2], 'pong echo') }
 }
 
 // ---- node: mesh and replication ---------------------------------------------
@@ -170,7 +207,9 @@ export function readPeers(f: unknown[]): Array<[string, string]> {
   const flat = arr(f[1], 'peers list')
   if (flat.length % 2 !== 0) bad('peers list')
   const out: Array<[string, string]> = []
-  for (let i = 0; i < flat.length; i += 2) out.push([str(flat[i], 'peer id'), str(flat[i + 1], 'peer url')])
+  for (let i = 0; i < flat.length; i += 2) {
+    out.push([nodeId(flat[i], 'peer id'), isPeerUrl(flat[i + 1]) ? (flat[i + 1] as string) : bad('peer url')])
+  }
   return out
 }
 
@@ -197,16 +236,16 @@ export function readSync(f: unknown[]): { purpose: number; more: boolean; clock:
   for (const c of raw) {
     const a = arr(c, 'sync chunk')
     const clients = a[3] === null ? null : arr(a[3], 'sync clients')
-    if (clients !== null) for (const id of clients) str(id, 'sync client id')
+    if (clients !== null) for (const id of clients) nodeId(id, 'sync client id')
     const names = arr(a[4], 'sync names')
     if (names.length % 3 !== 0) bad('sync names')
     for (let i = 0; i < names.length; i += 3) {
-      str(names[i], 'sync name')
+      regName(names[i], 'sync name')
       uint(names[i + 1], 'sync pid')
       num(names[i + 2], 'sync stamp')
     }
     chunks.push({
-      owner: str(a[0], 'sync owner'),
+      owner: nodeId(a[0], 'sync owner'),
       seq: uint(a[1], 'sync seq'),
       role: uint(a[2], 'sync role'),
       clients: clients as string[] | null,
@@ -228,7 +267,7 @@ export interface Delta {
 }
 export function readDelta(f: unknown[]): Delta {
   const d = {
-    owner: str(f[1], 'delta owner'),
+    owner: nodeId(f[1], 'delta owner'),
     prevSeq: uint(f[2], 'delta prevSeq'),
     seq: uint(f[3], 'delta seq'),
     clock: num(f[4], 'delta clock'),
@@ -244,23 +283,23 @@ export function checkOps(ops: unknown[]): void {
   while (i < ops.length) {
     switch (ops[i]) {
       case OP_PUT:
-        str(ops[i + 1], 'put name')
+        regName(ops[i + 1], 'put name')
         uint(ops[i + 2], 'put pid')
         num(ops[i + 3], 'put stamp')
         i += 4
         break
       case OP_DEL:
-        str(ops[i + 1], 'del name')
+        regName(ops[i + 1], 'del name')
         uint(ops[i + 2], 'del reason')
         i += 3
         break
       case OP_CLIENT_ADD:
-        str(ops[i + 1], 'client id')
+        nodeId(ops[i + 1], 'client id')
         i += 2
         break
       case OP_CLIENT_DEL:
-        str(ops[i + 1], 'client id')
-        str(ops[i + 2], 'client reason')
+        nodeId(ops[i + 1], 'client id')
+        reason(ops[i + 2], 'client reason')
         i += 3
         break
       default:
@@ -269,15 +308,41 @@ export function checkOps(ops: unknown[]): void {
   }
 }
 
+/**
+ * Walks a checked op list: `visit(op, at)` for each op, `at` its index. The one place
+ * that knows how wide each op is.
+ */
+export function forEachOp(ops: unknown[], visit: (op: number, at: number) => void): void {
+  for (let i = 0; i < ops.length; i += opWidth(ops[i] as number)) visit(ops[i] as number, i)
+}
+/** How many list entries an op takes, itself included. */
+export function opWidth(op: number): number {
+  return op === OP_PUT ? 4 : op === OP_CLIENT_ADD ? 2 : 3
+}
+
 export function sliceReqFrame(owner: string): unknown[] {
   return [F.SLICE_REQ, owner]
+}
+export function readSliceReq(f: unknown[]): string {
+  return nodeId(f[1], 'slice request owner')
 }
 export function uncountFrame(owner: string, reason: string): unknown[] {
   return [F.UNCOUNT, owner, reason]
 }
+export function readUncount(f: unknown[]): { owner: string; reason: string } {
+  return { owner: nodeId(f[1], 'uncount owner'), reason: isReason(f[2]) ? f[2] : 'noconnection' }
+}
 /** The home refused the claim `name` stamped `at` in the client's delta `seq`. */
 export function refuseNameFrame(seq: number, name: string, code: string, at: number): unknown[] {
   return [F.REFUSE_NAME, seq, name, code, at]
+}
+export function readRefuseName(f: unknown[]): { seq: number; name: string; code: string; at: number } {
+  return {
+    seq: uint(f[1], 'refuse seq'),
+    name: regName(f[2], 'refused name'),
+    code: isCode(f[3]) ? f[3] : bad('refuse code'),
+    at: num(f[4], 'refused stamp'),
+  }
 }
 
 // ---- bus ---------------------------------------------------------------------
@@ -297,7 +362,7 @@ export function busHelloFrame(h: BusHello): unknown[] {
 }
 export function readBusHello(f: unknown[]): BusHello {
   return {
-    id: str(f[1], 'bus hello id'),
+    id: nodeId(f[1], 'bus hello id'),
     key: bytes(f[2], 'bus hello key', 32),
     nonce: bytes(f[3], 'bus hello nonce', 16),
     replyTo: f[4] === null ? null : bytes(f[4], 'bus hello replyTo', 16),
@@ -310,6 +375,9 @@ export function readBusHello(f: unknown[]): BusHello {
 /** Header frame of every bus post: who sent it and to whom ('' = every member). */
 export function busEnvFrame(from: string, to: string): unknown[] {
   return [F.BUS_ENV, from, to]
+}
+export function readBusEnv(f: unknown[]): { from: string; to: string } {
+  return { from: nodeId(f[1], 'bus from'), to: f[2] === '' ? '' : nodeId(f[2], 'bus to') }
 }
 export function busStatusFrame(homed: boolean): unknown[] {
   return [F.BUS_STATUS, homed]

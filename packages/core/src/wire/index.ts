@@ -8,4 +8,7 @@ export {
   encodeValue,
   readFrames,
 } from './codec.js'
+export type { FrameLimits } from './codec.js'
 export * from './frames.js'
+export { MAX_DEPTH, checkStructure } from './structure.js'
+export * from './names.js'

@@ -156,6 +156,7 @@ function side(link: Link, init: SideInit, clock: Clock): Side {
   } as unknown as Side
   const full: SessionInit = {
     ...defaults,
+    initiator: false,
     clock,
     clockMs: () => clock.now(),
     random: seededRandom(init.seed + 1000),
@@ -187,7 +188,7 @@ function side(link: Link, init: SideInit, clock: Clock): Side {
 function pair(a: SideInit, b: SideInit, opts: { clock?: Clock; scheduler?: MemoryScheduler; label?: string } = {}): { a: Side; b: Side; clock: Clock } {
   const clock = opts.clock ?? new ManualClock()
   const [la, lb] = memoryPair({ label: opts.label ?? 'test', ...(opts.scheduler ? { scheduler: opts.scheduler } : {}) })
-  return { a: side(la, a, clock), b: side(lb, b, clock), clock }
+  return { a: side(la, { initiator: true, ...a }, clock), b: side(lb, { initiator: false, ...b }, clock), clock }
 }
 
 async function opened(...sides: Side[]): Promise<void> {

@@ -170,12 +170,12 @@ describe('frames: roundtrip of every frame type', () => {
   })
 
   it('PEERS (with and without peers)', () => {
-    const flat = ['p1@aa', 'ws://10.0.0.1:4000/flurry', 'p2@bb', 'ws://[::1]:4001/flurry']
+    const flat = ['p1@00000000000000aa', 'ws://10.0.0.1:4000/flurry', 'p2@00000000000000bb', 'ws://[::1]:4001/flurry']
     const f = one(peersFrame(flat))
     expect(frameType(f)).toBe(F.PEERS)
     expect(readPeers(f)).toEqual([
-      ['p1@aa', 'ws://10.0.0.1:4000/flurry'],
-      ['p2@bb', 'ws://[::1]:4001/flurry'],
+      ['p1@00000000000000aa', 'ws://10.0.0.1:4000/flurry'],
+      ['p2@00000000000000bb', 'ws://[::1]:4001/flurry'],
     ])
     expect(readPeers(one(peersFrame([])))).toEqual([])
   })
@@ -185,19 +185,19 @@ describe('frames: roundtrip of every frame type', () => {
     expect(frameType(empty)).toBe(F.SYNC)
     expect(readSync(empty)).toEqual({ purpose: SYNC_SESSION, more: false, clock: 5, chunks: [] })
 
-    const peer: SliceChunk = { owner: 'p@1', seq: 3, role: ROLE_PEER, clients: ['c1@1', 'c2@2'], names: ['a', 1, 4096 * 10, 'b', 2, 4096 * 11 + 3] }
-    const client: SliceChunk = { owner: 'c1@1', seq: 0, role: ROLE_CLIENT, clients: null, names: [] }
+    const peer: SliceChunk = { owner: 'p@0000000000000001', seq: 3, role: ROLE_PEER, clients: ['c1@0000000000000001', 'c2@0000000000000002'], names: ['a', 1, 4096 * 10, 'b', 2, 4096 * 11 + 3] }
+    const client: SliceChunk = { owner: 'c1@0000000000000001', seq: 0, role: ROLE_CLIENT, clients: null, names: [] }
     const s = readSync(one(syncFrame(SYNC_PUSH, true, 1_700_000_000_000, [chunkOf(peer), chunkOf(client)])))
     expect(s).toEqual({ purpose: SYNC_PUSH, more: true, clock: 1_700_000_000_000, chunks: [peer, client] })
 
     // A big slice: the registry cuts it into chunks, the sender packs chunks into
     // frames with `more` on all but the last; joined, the parts give the slice back.
-    const reg = new Registry('big@1', { role: ROLE_PEER })
-    reg.addClient('c@1')
+    const reg = new Registry('big@0000000000000001', { role: ROLE_PEER })
+    reg.addClient('c@0000000000000001')
     for (let i = 0; i < 200; i++) reg.register(`room:${i.toString().padStart(3, '0')}:${'x'.repeat(i % 17)}`, i + 1, 4096 * (1000 + i))
     reg.takeOwnDelta(0)
     const chunks: unknown[][] = []
-    reg.chunksOf('big@1', 512, chunks)
+    reg.chunksOf('big@0000000000000001', 512, chunks)
     expect(chunks.length).toBeGreaterThan(5)
     const frames: unknown[][] = []
     for (let i = 0; i < chunks.length; i += 3) frames.push(syncFrame(SYNC_SESSION, i + 3 < chunks.length, 77, chunks.slice(i, i + 3)))
@@ -206,38 +206,38 @@ describe('frames: roundtrip of every frame type', () => {
     const names: unknown[] = []
     for (const part of back) {
       for (const c of part.chunks) {
-        expect(c).toMatchObject({ owner: 'big@1', seq: 1, role: ROLE_PEER, clients: ['c@1'] })
+        expect(c).toMatchObject({ owner: 'big@0000000000000001', seq: 1, role: ROLE_PEER, clients: ['c@0000000000000001'] })
         names.push(...c.names)
       }
     }
-    const own = reg.snapshot().find((x) => x.owner === 'big@1')
+    const own = reg.snapshot().find((x) => x.owner === 'big@0000000000000001')
     expect(names).toEqual(own?.names)
     expect(names).toHaveLength(600)
     // Merged elsewhere, the joined slice is the same slice.
-    const other = new Registry('o@2')
-    other.setCounted('big@1', true)
-    expect(other.mergeSlice({ owner: 'big@1', seq: 1, role: ROLE_PEER, clients: ['c@1'], names }).merged).toBe(true)
+    const other = new Registry('o@0000000000000002')
+    other.setCounted('big@0000000000000001', true)
+    expect(other.mergeSlice({ owner: 'big@0000000000000001', seq: 1, role: ROLE_PEER, clients: ['c@0000000000000001'], names }).merged).toBe(true)
     expect(other.names()).toEqual(reg.names())
   })
 
   it('DELTA with every op kind', () => {
-    const ops = [OP_PUT, 'room', 7, 1_700_000_000_000 * 4096 + 1, OP_DEL, 'old', DEL_EXIT, OP_CLIENT_ADD, 'c1@9', OP_CLIENT_DEL, 'c2@9', 'timeout']
-    const f = one(deltaFrame('p@1', 4, 5, 1_700_000_000_000, ops))
+    const ops = [OP_PUT, 'room', 7, 1_700_000_000_000 * 4096 + 1, OP_DEL, 'old', DEL_EXIT, OP_CLIENT_ADD, 'c1@0000000000000009', OP_CLIENT_DEL, 'c2@0000000000000009', 'timeout']
+    const f = one(deltaFrame('p@0000000000000001', 4, 5, 1_700_000_000_000, ops))
     expect(frameType(f)).toBe(F.DELTA)
-    expect(readDelta(f)).toEqual({ owner: 'p@1', prevSeq: 4, seq: 5, clock: 1_700_000_000_000, ops })
-    expect(readDelta(one(deltaFrame('p@1', 0, 1, 0, [])))).toEqual({ owner: 'p@1', prevSeq: 0, seq: 1, clock: 0, ops: [] })
+    expect(readDelta(f)).toEqual({ owner: 'p@0000000000000001', prevSeq: 4, seq: 5, clock: 1_700_000_000_000, ops })
+    expect(readDelta(one(deltaFrame('p@0000000000000001', 0, 1, 0, [])))).toEqual({ owner: 'p@0000000000000001', prevSeq: 0, seq: 1, clock: 0, ops: [] })
   })
 
   it('SLICE_REQ, UNCOUNT and REFUSE_NAME', () => {
-    const [req, unc, ref] = roundtrip([sliceReqFrame('c@1'), uncountFrame('c@1', 'nodedown'), refuseNameFrame(12, 'room', 'QUOTA', 4096 * 99)]) as [
+    const [req, unc, ref] = roundtrip([sliceReqFrame('c@0000000000000001'), uncountFrame('c@0000000000000001', 'nodedown'), refuseNameFrame(12, 'room', 'QUOTA', 4096 * 99)]) as [
       unknown[],
       unknown[],
       unknown[],
     ]
     expect(frameType(req)).toBe(F.SLICE_REQ)
-    expect(str(req[1], 'owner')).toBe('c@1')
+    expect(str(req[1], 'owner')).toBe('c@0000000000000001')
     expect(frameType(unc)).toBe(F.UNCOUNT)
-    expect(unc).toEqual([F.UNCOUNT, 'c@1', 'nodedown'])
+    expect(unc).toEqual([F.UNCOUNT, 'c@0000000000000001', 'nodedown'])
     expect(frameType(ref)).toBe(F.REFUSE_NAME)
     expect([uint(ref[1], 'seq'), str(ref[2], 'name'), str(ref[3], 'code'), num(ref[4], 'at')]).toEqual([12, 'room', 'QUOTA', 4096 * 99])
   })
@@ -248,9 +248,9 @@ describe('frames: roundtrip of every frame type', () => {
     expect(readBusHello(f)).toEqual(busHello)
     const first = { ...busHello, replyTo: null, homed: false }
     expect(readBusHello(one(busHelloFrame(first)))).toEqual(first)
-    const [envl, status] = roundtrip([busEnvFrame('tab@1', ''), busStatusFrame(true)]) as [unknown[], unknown[]]
+    const [envl, status] = roundtrip([busEnvFrame('tab@0000000000000001', ''), busStatusFrame(true)]) as [unknown[], unknown[]]
     expect(frameType(envl)).toBe(F.BUS_ENV)
-    expect(envl).toEqual([F.BUS_ENV, 'tab@1', ''])
+    expect(envl).toEqual([F.BUS_ENV, 'tab@0000000000000001', ''])
     expect(frameType(status)).toBe(F.BUS_STATUS)
     expect(status).toEqual([F.BUS_STATUS, true])
   })
@@ -489,8 +489,8 @@ describe('frames: malformed input gives only FlurryError', () => {
     const samples = [
       encodeMessage(helloFrame(hello)),
       encodeMessage(busHelloFrame(busHello)),
-      encodeMessage(deltaFrame('p@1', 1, 2, 3, [OP_PUT, 'a', 1, 4096, OP_DEL, 'b', 0, OP_CLIENT_ADD, 'c', OP_CLIENT_DEL, 'd', 'r'])),
-      encodeMessage(syncFrame(SYNC_SESSION, false, 1, [chunkOf({ owner: 'p@1', seq: 1, role: ROLE_PEER, clients: ['c'], names: ['x', 1, 2] })])),
+      encodeMessage(deltaFrame('p@0000000000000001', 1, 2, 3, [OP_PUT, 'a', 1, 4096, OP_DEL, 'b', 0, OP_CLIENT_ADD, 'c', OP_CLIENT_DEL, 'd', 'r'])),
+      encodeMessage(syncFrame(SYNC_SESSION, false, 1, [chunkOf({ owner: 'p@0000000000000001', seq: 1, role: ROLE_PEER, clients: ['c'], names: ['x', 1, 2] })])),
       encodeMessage([F.ROUTED, 'to@1', 'from@2', 1, A_SEND, 3, { p: new Pid('a@1', 5), l: [new Pid('b@2', 2 ** 33)] }]),
     ]
     const readers: Array<(f: unknown[]) => unknown> = [readHello, readDelta, readSync, readBusHello, readPeers]
@@ -635,7 +635,8 @@ describe('frames: readers reject wrong shapes with BAD_FRAME', () => {
     expectCode(() => readProof([F.PROOF, filled(31, 0), filled(64, 0)]), 'BAD_FRAME')
     expectCode(() => readProof([F.PROOF, filled(32, 0), filled(63, 0)]), 'BAD_FRAME')
     expectCode(() => readProof([F.PROOF, filled(32, 0)]), 'BAD_FRAME')
-    expectCode(() => readCodeMessage([F.ERROR, 7, 'x']), 'BAD_FRAME')
+    // A code that is not one of ours is read as PROTOCOL (the message is for logs only).
+    expect(readCodeMessage([F.ERROR, 7, 'x'])).toEqual({ code: 'PROTOCOL', message: 'x' })
     expect(readCodeMessage([F.ERROR, 'QUOTA', 7])).toEqual({ code: 'QUOTA', message: '' })
     expectCode(() => readPeers([F.PEERS, 'a']), 'BAD_FRAME')
     expectCode(() => readPeers([F.PEERS, ['a@1']]), 'BAD_FRAME')
@@ -643,7 +644,7 @@ describe('frames: readers reject wrong shapes with BAD_FRAME', () => {
   })
 
   it('SYNC', () => {
-    const good = ['p@1', 1, ROLE_CLIENT, null, ['x', 1, 2]]
+    const good = ['p@0000000000000001', 1, ROLE_CLIENT, null, ['x', 1, 2]]
     expect(readSync([F.SYNC, 0, false, 0, [good]]).chunks).toHaveLength(1)
     const bad: unknown[][] = [
       [F.SYNC, 0, false, 0, 'chunks'],
@@ -665,24 +666,24 @@ describe('frames: readers reject wrong shapes with BAD_FRAME', () => {
   })
 
   it('DELTA', () => {
-    const ok = deltaFrame('p@1', 1, 2, 0, [OP_PUT, 'x', 1, 4096])
+    const ok = deltaFrame('p@0000000000000001', 1, 2, 0, [OP_PUT, 'x', 1, 4096])
     expect(readDelta(ok).seq).toBe(2)
     const bad: unknown[][] = [
-      deltaFrame('p@1', 2, 2, 0, []), // seq not after prevSeq
-      deltaFrame('p@1', 3, 2, 0, []),
+      deltaFrame('p@0000000000000001', 2, 2, 0, []), // seq not after prevSeq
+      deltaFrame('p@0000000000000001', 3, 2, 0, []),
       with_(ok, 1, 5), // owner
       with_(ok, 2, -1), // prevSeq
       with_(ok, 3, 'two'), // seq
       with_(ok, 4, null), // clock
       with_(ok, 5, {}), // ops
-      deltaFrame('p@1', 1, 2, 0, [9, 'x']), // unknown op
-      deltaFrame('p@1', 1, 2, 0, [OP_PUT, 'x', 1]), // put cut short
-      deltaFrame('p@1', 1, 2, 0, [OP_PUT, 'x', -1, 4096]), // put pid
-      deltaFrame('p@1', 1, 2, 0, [OP_PUT, 7, 1, 4096]), // put name
-      deltaFrame('p@1', 1, 2, 0, [OP_DEL, 'x', 'why']), // del reason
-      deltaFrame('p@1', 1, 2, 0, [OP_CLIENT_ADD, 3]), // client id
-      deltaFrame('p@1', 1, 2, 0, [OP_CLIENT_DEL, 'c@1']), // client del without reason
-      deltaFrame('p@1', 1, 2, 0, [OP_PUT, 'x', 1, 4096, 'trailing']),
+      deltaFrame('p@0000000000000001', 1, 2, 0, [9, 'x']), // unknown op
+      deltaFrame('p@0000000000000001', 1, 2, 0, [OP_PUT, 'x', 1]), // put cut short
+      deltaFrame('p@0000000000000001', 1, 2, 0, [OP_PUT, 'x', -1, 4096]), // put pid
+      deltaFrame('p@0000000000000001', 1, 2, 0, [OP_PUT, 7, 1, 4096]), // put name
+      deltaFrame('p@0000000000000001', 1, 2, 0, [OP_DEL, 'x', 'why']), // del reason
+      deltaFrame('p@0000000000000001', 1, 2, 0, [OP_CLIENT_ADD, 3]), // client id
+      deltaFrame('p@0000000000000001', 1, 2, 0, [OP_CLIENT_DEL, 'c@0000000000000001']), // client del without reason
+      deltaFrame('p@0000000000000001', 1, 2, 0, [OP_PUT, 'x', 1, 4096, 'trailing']),
     ]
     for (const f of bad) expectCode(() => readDelta(f), 'BAD_FRAME')
   })

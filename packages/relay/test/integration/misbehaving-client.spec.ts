@@ -126,6 +126,7 @@ function linkSession(
   return new Session(
     {
       link,
+      initiator: true,
       identity,
       role,
       listenUrl: role === 'peer' ? 'ws://127.0.0.1:9/flurry' : null,
