@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
 import { FlurryError, createNode, type FlurryNode, type Logger, type NodeInit } from '@flurry/core'
 import { dialWebSocket, listenWebSocket } from '@flurry/ws'
 import { existsSync } from 'node:fs'
@@ -41,6 +42,10 @@ export interface RelayInit {
   publicUrl?: string
   /** @default 10000 */
   maxNamesPerClient?: number
+  /** A client's claims past this many UTF-8 bytes of names are refused (QUOTA). @default 10 MiB */
+  maxNameBytesPerClient?: number
+  /** Forward exit signals that clients send (any page could stop any actor). @default false */
+  allowClientExits?: boolean
   /** @default 1000 */
   maxClockOffsetMs?: number
   heartbeatIntervalMs?: number
@@ -90,6 +95,8 @@ export async function startRelay(init: RelayInit): Promise<Relay> {
     ...(init.clientCookie !== undefined ? { clientCookie: init.clientCookie } : {}),
     ...(init.authorize !== undefined ? { authorize: init.authorize } : {}),
     ...(init.maxNamesPerClient !== undefined ? { maxNamesPerClient: init.maxNamesPerClient } : {}),
+    ...(init.maxNameBytesPerClient !== undefined ? { maxNameBytesPerClient: init.maxNameBytesPerClient } : {}),
+    ...(init.allowClientExits !== undefined ? { allowClientExits: init.allowClientExits } : {}),
     ...(init.maxClockOffsetMs !== undefined ? { maxClockOffsetMs: init.maxClockOffsetMs } : {}),
     ...(init.heartbeatIntervalMs !== undefined ? { heartbeatIntervalMs: init.heartbeatIntervalMs } : {}),
     ...(init.heartbeatTimeoutMs !== undefined ? { heartbeatTimeoutMs: init.heartbeatTimeoutMs } : {}),
@@ -130,6 +137,11 @@ export async function startRelay(init: RelayInit): Promise<Relay> {
     await node.close()
     throw err
   }
+  // Upgrades to any other path are answered, not left open: sockets left hanging pile
+  // up in CLOSE-WAIT until honest clients cannot connect.
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
+    if ((req.url ?? '/').split('?')[0] !== '/flurry') refuseUpgrade(socket, 404, 'Not Found')
+  })
   for (const peer of init.peers ?? []) node.core.addPeer(dialWebSocket(peer))
   let closing: Promise<void> | null = null
   relay = {
@@ -147,6 +159,12 @@ export async function startRelay(init: RelayInit): Promise<Relay> {
     },
   }
   return relay
+}
+
+/** Ends an upgrade request with a bare HTTP status. */
+function refuseUpgrade(socket: Duplex, status: number, text: string): void {
+  socket.on('error', () => {})
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () => socket.destroy())
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse, routes: RelayRoute[], relay: Relay): Promise<void> {

@@ -22,6 +22,7 @@ import {
   OP_PUT,
   ROLE_CLIENT,
   ROLE_PEER,
+  utf8Length,
   type Delta,
 } from '../wire/index.js'
 import type { ApplyResult, ClaimCheck, SliceStore, WholeSlice } from '../node/index.js'
@@ -70,6 +71,8 @@ export class Slice {
   /** A peer's clients list; null for a client. */
   clients: Set<string> | null
   names = new Map<string, Claim>()
+  /** UTF-8 bytes of the names claimed (a home's byte quota). */
+  nameBytes = 0
   counted = false
   hiddenAt: number | undefined = undefined
 
@@ -166,6 +169,7 @@ export class Registry implements SliceStore {
     if (this.#table.has(name)) return false
     const claim = new Claim(name, this.self, pidId, at)
     this.self.names.set(name, claim)
+    this.self.nameBytes += utf8Length(name)
     const had = this.#byPid.get(pidId)
     if (had === undefined) this.#byPid.set(pidId, name)
     else if (typeof had === 'string') this.#byPid.set(pidId, new Set([had, name]))
@@ -181,6 +185,7 @@ export class Registry implements SliceStore {
     const claim = this.self.names.get(name)
     if (claim === undefined) return false
     this.self.names.delete(name)
+    this.self.nameBytes -= utf8Length(name)
     this.#beaten.delete(claim)
     this.#forgetPid(claim.pidId, name)
     this.#change(name, () => this.#unlink(claim), DEL_REASONS[reason] ?? 'unregister')
@@ -313,6 +318,11 @@ export class Registry implements SliceStore {
     return this.#slices.get(owner)?.names.size ?? 0
   }
 
+  /** The UTF-8 bytes of the names an owner claims (a home's byte quota). */
+  bytesOf(owner: string): number {
+    return this.#slices.get(owner)?.nameBytes ?? 0
+  }
+
   hiddenSince(owner: string): number | undefined {
     return this.#slices.get(owner)?.hiddenAt
   }
@@ -430,6 +440,7 @@ export class Registry implements SliceStore {
     let refused: Array<[string, string]> | null = null
     const old = slice.names
     const next = new Map<string, Claim>()
+    let nameBytes = 0
     const names = s.names
     for (let i = 0; i < names.length; i += 3) {
       const name = names[i] as string
@@ -438,6 +449,7 @@ export class Registry implements SliceStore {
       const prev = old.get(name)
       if (prev !== undefined && prev.pidId === pidId && prev.at === at) {
         next.set(name, prev)
+        nameBytes += utf8Length(name)
         continue
       }
       const code = check === undefined ? null : check(s.owner, name, at)
@@ -446,6 +458,7 @@ export class Registry implements SliceStore {
         continue
       }
       next.set(name, new Claim(name, slice, pidId, at))
+      nameBytes += utf8Length(name)
     }
     if (slice.counted) {
       for (const [name, claim] of old) {
@@ -466,6 +479,7 @@ export class Registry implements SliceStore {
       }
     }
     slice.names = next
+    slice.nameBytes = nameBytes
     slice.seq = s.seq
     slice.role = s.role
     if (s.role === ROLE_PEER) slice.clients = new Set(s.clients ?? [])
@@ -529,6 +543,7 @@ export class Registry implements SliceStore {
   #put(slice: Slice, name: string, pidId: number, at: number, old: Claim | undefined): void {
     const claim = new Claim(name, slice, pidId, at)
     slice.names.set(name, claim)
+    if (old === undefined) slice.nameBytes += utf8Length(name)
     if (!slice.counted) return
     this.#change(name, () => {
       if (old !== undefined) this.#unlink(old)
@@ -540,6 +555,7 @@ export class Registry implements SliceStore {
     const claim = slice.names.get(name)
     if (claim === undefined) return
     slice.names.delete(name)
+    slice.nameBytes -= utf8Length(name)
     if (slice.counted) this.#change(name, () => this.#unlink(claim), reason)
   }
 

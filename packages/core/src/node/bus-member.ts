@@ -25,10 +25,14 @@ import {
   busStatusFrame,
   frameType,
   goodbyeFrame,
+  pingFrame,
+  readBusEnv,
   readBusHello,
   readDelta,
+  readSliceReq,
   readSync,
-  str,
+  sliceReqFrame,
+  syncFrame,
   type BusHello,
   type SliceChunk,
 } from '../wire/index.js'
@@ -252,7 +256,7 @@ export class BusMember {
     node.repl.flushOwn()
     const chunks: unknown[][] = []
     node.store.chunksOf(node.id, Math.floor(node.opts.maxFrameBytes / 4), chunks)
-    const frames = chunks.map((c, i) => [F.SYNC, SYNC_REPAIR, i < chunks.length - 1, node.hlc.nowMs(), [c]])
+    const frames = chunks.map((c, i) => syncFrame(SYNC_REPAIR, i < chunks.length - 1, node.hlc.nowMs(), [c]))
     if (to === null) this.#post('', frames)
     else for (const f of frames) to.send(f)
   }
@@ -272,8 +276,9 @@ export class BusMember {
         if (first) {
           first = false
           if (type !== F.BUS_ENV) throw new FlurryError('BAD_FRAME', 'bus post without envelope')
-          fromId = str(f[1], 'bus from')
-          const to = str(f[2], 'bus to')
+          const env = readBusEnv(f)
+          fromId = env.from
+          const to = env.to
           if (fromId === node.id || (to !== '' && to !== node.id)) throw STOP
           from = this.#neighbours.get(fromId) ?? null
           if (from !== null) from.lastSeen = node.opts.clock.now()
@@ -365,14 +370,14 @@ export class BusMember {
     const node = this.#node
     const store = node.store
     if (type === F.SLICE_REQ) {
-      if (f[1] === node.id) this.#sendOwnSlice(n)
+      if (readSliceReq(f) === node.id) this.#sendOwnSlice(n)
       return
     }
     if (type === F.DELTA) {
       const d = readDelta(f)
       if (d.owner !== n.remoteId) return
       const r = store.applyDelta(d)
-      if (r.status === 'gap') n.send([F.SLICE_REQ, n.remoteId])
+      if (r.status === 'gap') n.send(sliceReqFrame(n.remoteId))
       return
     }
     const sync = readSync(f)
@@ -410,7 +415,7 @@ export class BusMember {
     if (this.#stopped) return
     const node = this.#node
     const now = node.opts.clock.now()
-    this.#post('', [[F.PING, node.hlc.nowMs()]])
+    this.#post('', [pingFrame(node.hlc.nowMs())])
     for (const n of [...this.#neighbours.values()]) {
       if (now - n.lastSeen >= node.opts.busTimeoutMs) this.#down(n, 'timeout')
     }

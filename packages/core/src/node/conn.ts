@@ -27,9 +27,12 @@ export class SessionState {
    * deltas, forwarded changes, slices and UNCOUNTs), whether or not it is ready.
    */
   streaming = false
-  /** Parts of a SYNC in progress. */
+  /** Parts of a SYNC in progress, and their bytes so far (bounded: a SYNC that never ends). */
   syncParts: SliceChunk[] | null = null
   syncPurpose = 0
+  syncBytes = 0
+  /** The clock of the session sync we sent (a client's first slice comes after it saw it). */
+  syncClock = 0
   /** Superseded by another session to the same node: its close is no nodedown. */
   superseded = false
   /** Settles with the handshake: the remote id, or why it failed. */

@@ -4,11 +4,11 @@
  * client with one home. Membership, replication, routing, the mesh, the home and the
  * bus each live in their own file and share this object.
  */
-import { Emitter, FlurryError } from '../base/index.js'
+import { Emitter, FlurryError, type TimerHandle } from '../base/index.js'
 import type { BusSpec, Dialer, Link, Listener, ListenerSpec } from '../link/index.js'
 import { Session, type CloseReason } from '../session/index.js'
 import type { Identity } from '../session/index.js'
-import { F, ROLE_PEER } from '../wire/index.js'
+import { F, ROLE_PEER, errorFrame } from '../wire/index.js'
 import { BusMember } from './bus-member.js'
 import { SessionState, stateOf, type Conn } from './conn.js'
 import { HybridClock } from './hlc.js'
@@ -17,9 +17,13 @@ import { Membership } from './membership.js'
 import { Mesh } from './mesh.js'
 import { watchPageLifecycle } from './page-lifecycle.js'
 import type { NodeOptions } from './options.js'
+import { RemoteLog, escapeLogText } from './remote-log.js'
 import { Replication } from './replication.js'
 import { Router } from './router.js'
 import type { SliceStore } from './slice-store.js'
+
+/** How long a home gathers clients joining or leaving before it tells everyone. */
+export const COALESCE_MS = 5
 
 export type NodeEvents = {
   nodeup: (nodeId: string) => void
@@ -40,6 +44,8 @@ export class NodeCore {
   readonly hlc: HybridClock
   readonly store: SliceStore
   readonly events = new Emitter<NodeEvents>()
+  /** Lines about what remotes did: escaped, `warn` at most, rate-limited per remote. */
+  readonly remoteLog: RemoteLog
   role: 'peer' | 'client' = 'client'
   listenUrl: string | null = null
   readonly listeners: Array<{ spec: ListenerSpec; listener: Listener }> = []
@@ -61,6 +67,7 @@ export class NodeCore {
   onActorFrame: ActorFrameHandler = () => {}
   #closed: Promise<void> | null = null
   #dialerSources: Array<{ dialerFor?(url: string): Dialer | null }> = []
+  #recomputeTimer: TimerHandle | undefined
 
   constructor(opts: NodeOptions, identity: Identity, store: SliceStore) {
     this.opts = opts
@@ -68,7 +75,8 @@ export class NodeCore {
     this.id = identity.id
     this.hlc = new HybridClock(opts.clock)
     this.store = store
-    this.events.onError = (err) => this.opts.log('error', `event handler threw: ${String(err)}`)
+    this.events.onError = (err) => this.log('error', `event handler threw: ${String(err)}`)
+    this.remoteLog = new RemoteLog((level, message, fields) => this.log(level, message, fields), opts.clock)
     this.members = new Membership(this)
     this.repl = new Replication(this)
     this.router = new Router(this)
@@ -79,7 +87,7 @@ export class NodeCore {
   }
 
   log(level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>): void {
-    this.opts.log(level, message, fields)
+    this.opts.log(level, escapeLogText(message, 2000), fields)
   }
 
   // ---- the public operations ------------------------------------------------
@@ -196,6 +204,8 @@ export class NodeCore {
       this.listeners.length = 0
       this.router.stop()
       this.repl.stop()
+      if (this.#recomputeTimer !== undefined) this.opts.clock.clearTimeout(this.#recomputeTimer)
+      this.#recomputeTimer = undefined
     })()
     return this.#closed
   }
@@ -307,7 +317,7 @@ export class NodeCore {
     stateOf(s).opened.reject(err)
     stateOf(s).readyWait.reject(err)
     if (!stateOf(s).initiator) {
-      this.log('warn', `refused a session${s.remoteId ? ` from ${s.remoteId}` : ''}: ${err.message}`, { code: err.code })
+      this.remoteLog.warn(s.remoteId, `refused a session${s.remoteId ? ` from ${s.remoteId}` : ''}: ${err.message}`, { code: err.code })
       this.events.emit('error', err, s.remoteId || null)
     }
   }
@@ -327,7 +337,8 @@ export class NodeCore {
         this.conns.delete(s.remoteId)
         this.members.noteReason(s.remoteId, why)
         this.repl.onClientGone(s.remoteId, why)
-        this.members.recompute()
+        if (this.closing) this.members.recompute()
+        else this.scheduleRecompute()
         return
       case 'home':
         this.home.onClose(s, why, detail)
@@ -344,16 +355,32 @@ export class NodeCore {
 
   #onError(s: Session, err: FlurryError | Error): void {
     const fe = err instanceof FlurryError ? err : new FlurryError('PROTOCOL', `internal error handling a frame from ${s.remoteId}: ${err.message}`, { cause: err })
-    this.log(fe.code === 'PROTOCOL' ? 'error' : 'warn', fe.message, { code: fe.code, remote: s.remoteId })
+    // Whatever a remote makes happen is a warn at most: it must not page anyone.
+    this.remoteLog.warn(s.remoteId, fe.message, { code: fe.code, remote: s.remoteId })
     this.events.emit('error', fe, s.remoteId || null)
   }
 
   /** Tells a remote what was refused and why, with a log line here. */
   refuse(conn: Conn, code: 'NOT_AUTHORIZED' | 'BAD_FRAME' | 'QUOTA' | 'CLOCK_SKEW', message: string): void {
     const err = new FlurryError(code, message)
-    this.log('warn', `refused ${conn.remoteId}: ${message}`, { code })
+    this.remoteLog.warn(conn.remoteId, `refused ${conn.remoteId}: ${message}`, { code })
     this.events.emit('error', err, conn.remoteId)
-    conn.send([F.ERROR, code, message])
+    conn.send(errorFrame(code, message))
+  }
+
+  /**
+   * Clients joining and leaving in a storm: one membership recompute (and one
+   * clients-list change, one fan-out to every other client) for all of them, a few
+   * ms later, rather than one per client per receiver.
+   */
+  scheduleRecompute(): void {
+    if (this.#recomputeTimer !== undefined || this.closing) return
+    this.#recomputeTimer = this.opts.clock.setTimeout(() => {
+      this.#recomputeTimer = undefined
+      if (this.closing) return
+      this.repl.flushOwn()
+      this.members.recompute()
+    }, COALESCE_MS, true)
   }
 
   #onFrame(s: Session, type: number, frame: unknown[], raw: Uint8Array): void {
@@ -368,7 +395,7 @@ export class NodeCore {
         this.repl.onDelta(s, frame, raw)
         return
       case F.SYNC:
-        this.repl.onSync(s, frame)
+        this.repl.onSync(s, frame, raw)
         return
       case F.SLICE_REQ:
         this.repl.onSliceReq(s, frame)

@@ -21,10 +21,31 @@ export interface NodeInit {
   onNameConflict?: 'notify' | 'exit'
   /** A peer also accepts clients proving this cookie (the one handed to web pages). */
   clientCookie?: string
-  /** A home refuses new claims of its clients stamped older than its clock minus this. @default 1000 */
+  /**
+   * A home refuses a new claim of a client stamped older than the newest of the
+   * home's clocks that client had seen before sending it (the home's HELLO and sync, the
+   * PINGs it echoed) minus this. Lag on either side never makes an honest claim older.
+   * @default 1000
+   */
   maxClockOffsetMs?: number
   /** A home refuses a client's claims past this many names. @default 10000 */
   maxNamesPerClient?: number
+  /**
+   * A home refuses a client's claims past this many UTF-8 bytes of names in all
+   * (9,000 names of 1 KB fit). @default 10 MiB
+   */
+  maxNameBytesPerClient?: number
+  /**
+   * A home forwards exit signals (`node.exit` of a remote pid) that its clients send.
+   * Off by default: any page holding the client cookie could stop any actor. Bus
+   * neighbours of one browser profile trust each other regardless. @default false
+   */
+  allowClientExits?: boolean
+  /**
+   * Bytes of one SYNC in parts (more: true) a peer or home may send before it is
+   * complete; a client's is held to its name quota instead. @default 256 MiB
+   */
+  maxSyncBytes?: number
   /** A home asks this before accepting a client's claim. */
   authorize?: (nodeId: string, name: string) => boolean
   /** Largest frame in or out. @default 1 MiB */
@@ -59,6 +80,9 @@ export interface NodeOptions {
   onNameConflict: 'notify' | 'exit'
   maxClockOffsetMs: number
   maxNamesPerClient: number
+  maxNameBytesPerClient: number
+  allowClientExits: boolean
+  maxSyncBytes: number
   authorize: ((nodeId: string, name: string) => boolean) | undefined
   maxFrameBytes: number
   maxBufferedBytes: number
@@ -105,6 +129,9 @@ export function resolveOptions(init: NodeInit): NodeOptions {
     onNameConflict: init.onNameConflict ?? 'notify',
     maxClockOffsetMs: positive('maxClockOffsetMs', init.maxClockOffsetMs, 1000),
     maxNamesPerClient: positive('maxNamesPerClient', init.maxNamesPerClient, 10_000),
+    maxNameBytesPerClient: positive('maxNameBytesPerClient', init.maxNameBytesPerClient, 10 * 1024 * 1024),
+    allowClientExits: init.allowClientExits === true,
+    maxSyncBytes: positive('maxSyncBytes', init.maxSyncBytes, 256 * 1024 * 1024),
     authorize: init.authorize,
     maxFrameBytes: positive('maxFrameBytes', init.maxFrameBytes, DEFAULT_MAX_FRAME_BYTES),
     maxBufferedBytes: positive('maxBufferedBytes', init.maxBufferedBytes, 16 * 1024 * 1024),

@@ -11,26 +11,27 @@
  */
 import type { TimerHandle } from '../base/index.js'
 import { FlurryError } from '../base/index.js'
-import type { Session } from '../session/index.js'
+import { Session } from '../session/index.js'
 import {
   encodeValue,
   DEL_REFUSED,
-  F,
   OP_CLIENT_DEL,
-  OP_DEL,
   OP_PUT,
   SYNC_PUSH,
   SYNC_REPAIR,
   SYNC_SESSION,
   deltaFrame,
-  num,
+  forEachOp,
   readDelta,
+  readRefuseName,
+  readSliceReq,
   readSync,
+  readUncount,
+  refuseNameFrame,
   sliceReqFrame,
-  str,
   syncFrame,
-  uint,
   uncountFrame,
+  utf8Length,
   type Delta,
   type SliceChunk,
 } from '../wire/index.js'
@@ -47,6 +48,8 @@ export class Replication {
   /** owner -> the conn asked for its whole slice. */
   #outstanding = new Map<string, Conn>()
   #flushScheduled = false
+  /** Own changes made now (clients joining or leaving) wait for the node's coalesced flush. */
+  #coalescing = false
   onRefused: RefusedHandler = () => {}
 
   #sweepTimer: TimerHandle | undefined
@@ -83,6 +86,10 @@ export class Replication {
   // ---- own changes -----------------------------------------------------------
 
   scheduleOwnFlush(): void {
+    if (this.#coalescing) {
+      this.#node.scheduleRecompute()
+      return
+    }
     if (this.#flushScheduled) return
     this.#flushScheduled = true
     queueMicrotask(() => this.flushOwn())
@@ -129,13 +136,20 @@ export class Replication {
     } else if (st.kind === 'client') {
       const owners = [...node.members.counted].filter((o) => o !== s.remoteId)
       owners.push(node.id)
-      this.sendSync(s, SYNC_SESSION, owners)
+      st.syncClock = this.sendSync(s, SYNC_SESSION, owners)
       st.streaming = true
     }
   }
 
   /** Sends whole slices as SYNC frames of bounded size (`more` on all but the last). */
-  sendSync(conn: Conn, purpose: number, owners: Iterable<string>): void {
+  sendSync(conn: Conn, purpose: number, owners: Iterable<string>): number {
+    const { frames, clock } = this.#syncFrames(purpose, owners)
+    sendAll(conn, frames)
+    return clock
+  }
+
+  /** The SYNC frames for `owners`, encoded (each a copy): sent as they are to one conn or many. */
+  #syncFrames(purpose: number, owners: Iterable<string>): { frames: Uint8Array[]; clock: number } {
     const node = this.#node
     const budget = Math.max(1024, Math.floor(node.opts.maxFrameBytes / 4))
     const chunks: unknown[][] = []
@@ -144,38 +158,48 @@ export class Replication {
       node.store.chunksOf(o, budget, chunks)
     }
     const clock = node.hlc.nowMs()
-    if (chunks.length === 0) {
-      conn.send(syncFrame(purpose, false, clock, []))
-      return
-    }
+    if (chunks.length === 0) return { frames: [encodeValue(syncFrame(purpose, false, clock, []))], clock }
+    const frames: Uint8Array[] = []
     let frame: unknown[][] = []
     let bytes = 0
     for (let i = 0; i < chunks.length; i++) {
       const c = chunks[i] as unknown[]
       const size = estimateChunk(c)
       if (frame.length > 0 && bytes + size > budget) {
-        conn.send(syncFrame(purpose, true, clock, frame))
+        frames.push(encodeValue(syncFrame(purpose, true, clock, frame)))
         frame = []
         bytes = 0
       }
       frame.push(c)
       bytes += size
     }
-    conn.send(syncFrame(purpose, false, clock, frame))
+    frames.push(encodeValue(syncFrame(purpose, false, clock, frame)))
+    return { frames, clock }
   }
 
-  onSync(s: Session, frame: unknown[]): void {
+  /**
+   * How many bytes of one SYNC in parts a session may send before it is complete: a
+   * client's own slice is bounded by its name quota; peers and homes by maxSyncBytes.
+   */
+  #syncBudget(s: Session): number {
+    const o = this.#node.opts
+    return stateOf(s).kind === 'client' ? o.maxNameBytesPerClient + 32 * o.maxNamesPerClient + 64 * 1024 : o.maxSyncBytes
+  }
+
+  onSync(s: Session, frame: unknown[], raw: Uint8Array): void {
     const st = stateOf(s)
+    st.syncBytes += raw.length
+    if (st.syncBytes > this.#syncBudget(s)) {
+      throw new FlurryError('BAD_FRAME', `sync parts of more than ${this.#syncBudget(s)} bytes`)
+    }
     const part = readSync(frame)
     if (st.syncParts === null) {
       st.syncParts = []
       st.syncPurpose = part.purpose
     }
     for (const c of part.chunks) st.syncParts.push(c)
-    if (part.more) {
-      if (st.syncParts.length > 1_000_000) throw new FlurryError('BAD_FRAME', 'sync too large')
-      return
-    }
+    if (part.more) return
+    st.syncBytes = 0
     const slices = joinChunks(st.syncParts)
     const purpose = st.syncPurpose
     st.syncParts = null
@@ -224,9 +248,11 @@ export class Replication {
     const slice = slices[0]
     const wasCounted = node.members.counted.has(c)
     if (this.#outstanding.get(c) === s) this.#outstanding.delete(c)
+    // Its first slice comes after it merged our session sync: it has seen that clock.
+    if (!st.ready) s.noteAcked(st.syncClock)
     if (slice !== undefined) {
-      const { refused } = node.store.mergeSlice(slice, this.#checkFor(c, slice))
-      if (refused !== null) for (const [name, code] of refused) this.#refuseName(s, slice.seq, name, code, slice)
+      const { refused } = node.store.mergeSlice(slice, this.#checkFor(c, s, slice))
+      if (refused !== null) this.#refuse(s, slice.seq, refused, slice.names, 3)
     }
     // Peers get the slice before the clients-list change that makes them count it.
     for (const p of node.conns.values()) {
@@ -234,9 +260,14 @@ export class Replication {
     }
     if (!st.ready) {
       st.ready = true
-      node.store.addClient(c)
-      this.flushOwn()
-      node.members.recompute()
+      // Joins in a storm: one clients-list change and one fan-out for all of them.
+      this.#coalescing = true
+      try {
+        node.store.addClient(c)
+      } finally {
+        this.#coalescing = false
+      }
+      node.scheduleRecompute()
     }
     // An owner newly counted went to our clients whole with the recompute; one that
     // was counted already (listed by another peer too) needs its new slice pushed.
@@ -280,13 +311,13 @@ export class Replication {
         return
       }
       if (!st.ready) return
-      const r = node.store.applyDelta(d, this.#checkFor(d.owner))
+      const r = node.store.applyDelta(d, this.#checkFor(d.owner, s))
       if (r.status === 'gap') {
         this.#ask(s, d.owner)
         return
       }
       if (r.status !== 'applied') return
-      if (r.refused !== null) for (const [name, code] of r.refused) this.#refuseName(s, d.seq, name, code, null, d)
+      if (r.refused !== null) this.#refuse(s, d.seq, r.refused, d.ops, 0)
       const bytes = r.acceptedOps === null ? raw : encodeValue(deltaFrame(d.owner, d.prevSeq, d.seq, d.clock, r.acceptedOps))
       for (const p of node.conns.values()) {
         const ps = stateOf(p)
@@ -322,7 +353,7 @@ export class Replication {
 
   onSliceReq(s: Session, frame: unknown[]): void {
     const node = this.#node
-    const owner = str(frame[1], 'slice request owner')
+    const owner = readSliceReq(frame)
     const st = stateOf(s)
     if (st.kind === 'home') {
       // Our home asks for our slice.
@@ -330,7 +361,7 @@ export class Replication {
       return
     }
     if (st.kind === 'client' && owner !== node.id && !node.members.counted.has(owner)) {
-      s.send(uncountFrame(owner, 'noconnection'))
+      s.send(uncountFrame([[owner, 'noconnection']]))
       return
     }
     if (node.store.has(owner)) this.sendSync(s, SYNC_REPAIR, [owner])
@@ -340,21 +371,20 @@ export class Replication {
   onUncount(s: Session, frame: unknown[]): void {
     const node = this.#node
     if (stateOf(s).kind !== 'home') return
-    const owner = str(frame[1], 'uncount owner')
-    const reason = typeof frame[2] === 'string' ? frame[2] : 'noconnection'
-    this.#outstanding.delete(owner)
-    if (node.home.counted.delete(owner)) {
-      node.members.noteReason(owner, reason)
-      node.members.recompute()
+    let changed = false
+    for (const { owner, reason } of readUncount(frame)) {
+      this.#outstanding.delete(owner)
+      if (node.home.counted.delete(owner)) {
+        node.members.noteReason(owner, reason)
+        changed = true
+      }
     }
+    if (changed) node.members.recompute()
   }
 
   onRefuseName(s: Session, frame: unknown[]): void {
     if (stateOf(s).kind !== 'home') return
-    uint(frame[1], 'refuse seq')
-    const name = str(frame[2], 'refused name')
-    const code = str(frame[3], 'refuse code')
-    const at = num(frame[4], 'refused stamp')
+    const { name, code, at } = readRefuseName(frame)
     this.onRefused(name, code, at)
   }
 
@@ -367,29 +397,41 @@ export class Replication {
    * already takes none); a whole slice (`whole`) replaces the held one, so its claims
    * kept unchanged count, then each claim accepted.
    */
-  #checkFor(c: string, whole: WholeSlice | null = null): ClaimCheck {
+  #checkFor(c: string, s: Session, whole: WholeSlice | null = null): ClaimCheck {
     const node = this.#node
     const o = node.opts
-    const namesOf = (): ReadonlyMap<string, { pidId: number; at: number }> | undefined =>
-      (node.store as { slice?(owner: string): { names: ReadonlyMap<string, { pidId: number; at: number }> } | undefined }).slice?.(c)
-        ?.names
+    const slice = (): { names: ReadonlyMap<string, { pidId: number; at: number }>; nameBytes: number } | undefined =>
+      (node.store as { slice?(owner: string): { names: ReadonlyMap<string, { pidId: number; at: number }>; nameBytes: number } | undefined }).slice?.(c)
     let kept = 0
+    let keptBytes = 0
     if (whole !== null) {
-      const held = namesOf()
+      const held = slice()?.names
       for (let i = 0; i < whole.names.length; i += 3) {
         const h = held?.get(whole.names[i] as string)
-        if (h !== undefined && h.pidId === whole.names[i + 1] && h.at === whole.names[i + 2]) kept++
+        if (h !== undefined && h.pidId === whole.names[i + 1] && h.at === whole.names[i + 2]) {
+          kept++
+          keptBytes += utf8Length(whole.names[i] as string)
+        }
       }
     }
     return (_owner, name, at) => {
-      if (at < (node.hlc.nowMs() - o.maxClockOffsetMs) * COUNTER_SPAN) return 'CLOCK_SKEW'
+      // Older than the newest of our clocks it had seen before sending this, less the
+      // allowed offset: a forged old stamp. Lag on either side cannot make an honest
+      // claim that old (docs/REGISTRY.md, the forgery window).
+      if (at < (s.ackedMs - o.maxClockOffsetMs) * COUNTER_SPAN) return 'CLOCK_SKEW'
+      const size = utf8Length(name)
       let after: number
-      if (whole !== null) after = kept + 1
-      else {
-        const held = namesOf()
-        after = (held?.size ?? 0) + (held?.has(name) === true ? 0 : 1)
+      let afterBytes: number
+      if (whole !== null) {
+        after = kept + 1
+        afterBytes = keptBytes + size
+      } else {
+        const held = slice()
+        const had = held?.names.has(name) === true
+        after = (held?.names.size ?? 0) + (had ? 0 : 1)
+        afterBytes = (held?.nameBytes ?? 0) + (had ? 0 : size)
       }
-      if (after > o.maxNamesPerClient) return 'QUOTA'
+      if (after > o.maxNamesPerClient || afterBytes > o.maxNameBytesPerClient) return 'QUOTA'
       if (o.authorize !== undefined) {
         let ok = false
         try {
@@ -399,28 +441,36 @@ export class Replication {
         }
         if (!ok) return 'NOT_AUTHORIZED'
       }
-      if (whole !== null) kept++
+      if (whole !== null) {
+        kept++
+        keptBytes += size
+      }
       return null
     }
   }
 
-  #refuseName(s: Session, seq: number, name: string, code: string, slice: WholeSlice | null, d?: Delta): void {
-    let at = 0
-    const list = slice !== null ? slice.names : (d as Delta).ops
-    const stride = slice !== null ? 3 : 0
-    if (stride === 3) {
-      for (let i = 0; i < list.length; i += 3) if (list[i] === name) at = list[i + 2] as number
-    } else {
-      for (let i = 0; i < list.length; ) {
-        if (list[i] === OP_PUT) {
-          if (list[i + 1] === name) at = list[i + 3] as number
-          i += 4
-        } else i += list[i] === OP_DEL ? 3 : list[i] === OP_CLIENT_DEL ? 3 : 2
-      }
+  /**
+   * Tells a client which claims of its change `seq` were refused, one REFUSE_NAME
+   * each, and logs one line for all of them. `list` is the change's names (stride 3)
+   * or ops (stride 0), where the refused claims' stamps are found.
+   */
+  #refuse(s: Session, seq: number, refused: Array<[string, string]>, list: unknown[], stride: 0 | 3): void {
+    const stamps = new Map<string, number>()
+    if (stride === 3) for (let i = 0; i < list.length; i += 3) stamps.set(list[i] as string, list[i + 2] as number)
+    else forEachOp(list, (op, i) => void (op === OP_PUT && stamps.set(list[i + 1] as string, list[i + 3] as number)))
+    const codes = new Map<string, number>()
+    for (const [name, code] of refused) {
+      s.send(refuseNameFrame(seq, name, code, stamps.get(name) ?? 0))
+      codes.set(code, (codes.get(code) ?? 0) + 1)
     }
-    this.#node.log('warn', `refused claim ${JSON.stringify(name)} of ${s.remoteId}: ${code}`, { code })
-    this.#node.events.emit('error', new FlurryError(code as 'QUOTA', `claim ${JSON.stringify(name)} of ${s.remoteId} refused: ${code}`), s.remoteId)
-    s.send([F.REFUSE_NAME, seq, name, code, at])
+    const node = this.#node
+    const first = refused[0] as [string, string]
+    const what = refused.length === 1 ? `claim ${JSON.stringify(first[0])}` : `${refused.length} claims`
+    const summary = refused.length === 1 ? first[1] : [...codes].map(([code, n]) => `${n} ${code}`).join(', ')
+    node.remoteLog.warn(s.remoteId, `refused ${what} of ${s.remoteId}: ${summary}`, { code: first[1] })
+    for (const [code] of codes) {
+      node.events.emit('error', new FlurryError(code as 'QUOTA', `${codes.get(code)} claims of ${s.remoteId} refused: ${code}`), s.remoteId)
+    }
   }
 
   /** Own clients follow our counted set: slices in, UNCOUNT out. */
@@ -428,12 +478,14 @@ export class Replication {
     const node = this.#node
     // A closing node's goodbye says it all: no UNCOUNT with reason 'shutdown' first.
     if (node.role !== 'peer' || node.closing) return
+    // Encoded once for every client: a client ignores its own slice and its own UNCOUNT.
+    const uncount = removed.length === 0 ? null : encodeValue(uncountFrame(removed.map((o) => [o, reasons.get(o) ?? 'noconnection'])))
+    const push = added.length === 0 ? null : this.#syncFrames(SYNC_PUSH, added).frames
     for (const cs of node.conns.values()) {
       const st = stateOf(cs)
       if (st.kind !== 'client' || !st.streaming || !cs.isOpen) continue
-      for (const o of removed) if (o !== cs.remoteId) cs.send(uncountFrame(o, reasons.get(o) ?? 'noconnection'))
-      const push = added.filter((o) => o !== cs.remoteId)
-      if (push.length > 0) this.sendSync(cs, SYNC_PUSH, push)
+      if (uncount !== null) cs.sendEncoded(uncount)
+      if (push !== null) sendAll(cs, push)
     }
     // A counted client whose slice we never got: ask the peer listing it.
     for (const o of added) {
@@ -458,9 +510,14 @@ export class Replication {
   /** A client's session ended for good: one clients-list change hides all its names. */
   onClientGone(c: string, reason: string): void {
     const node = this.#node
-    node.store.removeClient(c, reason)
-    // Closing: peers learn of our clients from our goodbye ('home-down'), not 'shutdown'.
-    if (!node.closing) this.flushOwn()
+    // Departures in a storm leave as one clients-list change (the node's coalesced
+    // flush). Closing: peers learn of our clients from our goodbye ('home-down').
+    this.#coalescing = !node.closing
+    try {
+      node.store.removeClient(c, reason)
+    } finally {
+      this.#coalescing = false
+    }
   }
 
   onConnClosed(conn: Conn): void {
@@ -473,11 +530,19 @@ export class Replication {
 
 function noteClientReasons(node: NodeCore, d: Delta): void {
   const ops = d.ops
-  for (let i = 0; i < ops.length; ) {
-    const op = ops[i]
+  forEachOp(ops, (op, i) => {
     if (op === OP_CLIENT_DEL) node.members.noteReason(ops[i + 1] as string, ops[i + 2] as string)
-    i += op === OP_PUT ? 4 : op === OP_DEL || op === OP_CLIENT_DEL ? 3 : 2
-  }
+  })
+}
+
+/** Encoded frames waiting behind big syncs: a large one is paced by the link's buffer. */
+const PACE_BYTES = 256 * 1024
+
+function sendAll(conn: Conn, frames: Uint8Array[]): void {
+  let total = 0
+  for (const f of frames) total += f.length
+  if (total > PACE_BYTES && conn instanceof Session) conn.sendPaced(frames)
+  else for (const f of frames) conn.sendEncoded(f)
 }
 
 /** Chunks of one slice are consecutive: join them into whole slices. */

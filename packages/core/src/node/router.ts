@@ -12,7 +12,7 @@
  * they came, without decoding them again.
  */
 import type { TimerHandle } from '../base/index.js'
-import { encodeShared, A_FENCE, F, str, uint } from '../wire/index.js'
+import { encodeShared, A_EXIT, A_FENCE, F, nodeId, uint } from '../wire/index.js'
 import { Session } from '../session/index.js'
 import { stateOf, type Conn } from './conn.js'
 import type { NodeCore } from './node.js'
@@ -121,19 +121,35 @@ export class Router {
 
 
   onDirect(conn: Conn, frame: unknown[]): void {
-    this.#receive(conn, conn.remoteId, uint(frame[1], 'seq'), uint(frame[2], 'op'), frame, 3)
+    const op = uint(frame[2], 'op')
+    if (op === A_EXIT && kindOf(conn) === 'client' && !this.#exitAllowed(conn)) return
+    this.#receive(conn, conn.remoteId, uint(frame[1], 'seq'), op, frame, 3)
+  }
+
+  /**
+   * Exit signals from a client (any page holding the client cookie) are refused unless
+   * allowClientExits: dropped, with ERROR NOT_AUTHORIZED to the sender.
+   */
+  #exitAllowed(conn: Conn): boolean {
+    const node = this.#node
+    if (node.opts.allowClientExits) return true
+    node.refuse(conn, 'NOT_AUTHORIZED', 'exit signals from clients are not allowed here (allowClientExits)')
+    return false
   }
 
   onRouted(conn: Conn, frame: unknown[], raw: Uint8Array): void {
     const node = this.#node
-    const to = str(frame[1], 'routed to')
-    const from = str(frame[2], 'routed from')
+    const to = nodeId(frame[1], 'routed to')
+    const from = nodeId(frame[2], 'routed from')
     const seq = uint(frame[3], 'seq')
     const op = uint(frame[4], 'op')
     const kind = kindOf(conn)
-    if (kind === 'client' && from !== conn.remoteId) {
-      node.refuse(conn, 'NOT_AUTHORIZED', `a client may only send as itself (claimed to be ${from})`)
-      return
+    if (kind === 'client') {
+      if (from !== conn.remoteId) {
+        node.refuse(conn, 'NOT_AUTHORIZED', `a client may only send as itself (claimed to be ${from})`)
+        return
+      }
+      if (op === A_EXIT && !this.#exitAllowed(conn)) return
     }
     if (to === node.id) {
       this.#receive(conn, from, seq, op, frame, 5)

@@ -95,6 +95,10 @@ const EXTRA_MESSAGE_BYTES = 64
  */
 export const PRE_AUTH_BYTES = 4096
 export const PRE_AUTH_DEPTH = 2
+/** A paced send tops the link up to this many unsent bytes, checking again every few ms. */
+const PACE_LOW_WATER = 1024 * 1024
+const PACE_POLL_MS = 5
+const EMPTY = new Uint8Array(0)
 /**
  * Frames queued together leave as one link message of at most this many bytes (a
  * bigger frame goes alone). It is a protocol constant, not the node's
@@ -137,6 +141,10 @@ export class Session {
   #pingClock = 0
   #ackedMs = 0
   #helloClock = 0
+  /** Frames waiting behind a paced send, and the next one to go. */
+  #backlog: Uint8Array[] | null = null
+  #backlogAt = 0
+  #pumpTimer: TimerHandle | undefined
   /** Per-frame limits: small until the handshake is done (a message may straddle it). */
   readonly #limits = { maxFrameBytes: PRE_AUTH_BYTES, maxDepth: PRE_AUTH_DEPTH }
 
@@ -196,6 +204,11 @@ export class Session {
   /** Queues a frame that is already encoded (forwarded as it came). */
   sendEncoded(bytes: Uint8Array): void {
     if (this.state === 'closed') return
+    if (this.#backlog !== null) {
+      // Behind a paced send: wait in line (a copy: the bytes may be a shared buffer).
+      this.#backlog.push(bytes.slice())
+      return
+    }
     const max = this.init.maxFrameBytes
     if (bytes.length > max) {
       throw new FlurryError('FRAME_TOO_LARGE', `frame of ${bytes.length} bytes is over the limit of ${max}`)
@@ -206,6 +219,43 @@ export class Session {
       this.#flushScheduled = true
       queueMicrotask(() => this.flush())
     }
+  }
+
+  /**
+   * Sends frames (encoded, owned by the session from now on) as fast as the link
+   * drains them rather than all at once: a first sync of 30 MB must not pass
+   * maxBufferedBytes and be taken for a slow consumer. Frames sent later wait behind.
+   */
+  sendPaced(frames: Uint8Array[]): void {
+    if (this.state === 'closed') return
+    const max = this.init.maxFrameBytes
+    for (const f of frames) {
+      if (f.length > max) throw new FlurryError('FRAME_TOO_LARGE', `frame of ${f.length} bytes is over the limit of ${max}`)
+    }
+    if (this.#backlog === null) {
+      this.#backlog = frames.slice()
+      this.#backlogAt = 0
+      this.#pump()
+    } else for (const f of frames) this.#backlog.push(f)
+  }
+
+  #pump(): void {
+    this.#pumpTimer = undefined
+    const backlog = this.#backlog
+    if (backlog === null || this.state === 'closed') return
+    while (this.#backlogAt < backlog.length && this.link.bufferedAmount < PACE_LOW_WATER) {
+      const f = backlog[this.#backlogAt] as Uint8Array
+      backlog[this.#backlogAt++] = EMPTY
+      if (this.#batch.frameCount > 0 && this.#batch.byteLength + 4 + f.length > BATCH_BYTES) this.flush()
+      this.#batch.appendEncoded(f)
+      if (this.#batch.byteLength >= BATCH_BYTES) this.flush()
+    }
+    this.flush()
+    if (this.#backlogAt < backlog.length) {
+      this.#pumpTimer = this.init.clock.setTimeout(() => this.#pump(), PACE_POLL_MS, true)
+      return
+    }
+    this.#backlog = null
   }
 
   /** Sends what is queued now. */
@@ -225,6 +275,8 @@ export class Session {
   close(reason: CloseReason, detail = reason as string, goodbye = true): void {
     if (this.state === 'closed') return
     if (goodbye) {
+      // Goodbye goes now, ahead of whatever a paced send still holds.
+      this.#backlog = null
       this.send(goodbyeFrame(detail))
       this.flush()
     }
@@ -239,6 +291,9 @@ export class Session {
     if (this.#timer !== undefined) this.init.clock.clearTimeout(this.#timer)
     this.#timer = undefined
     this.#handshakeDeadline?.cancel()
+    if (this.#pumpTimer !== undefined) this.init.clock.clearTimeout(this.#pumpTimer)
+    this.#pumpTimer = undefined
+    this.#backlog = null
     if (was === 'handshake') {
       this.#h.onfail(this, failure ?? new FlurryError('CLOSED', `session closed during handshake: ${detail}`))
     } else {
@@ -426,7 +481,9 @@ export class Session {
     this.#handshakeDeadline = null
     this.#lastTick = this.init.clock.now()
     this.#silentMs = 0
-    this.#gotFrame = false
+    // Its proof just came: the remote is alive now. (The side that accepted opens half
+    // a round trip before the dialer, whose first frames follow its own open.)
+    this.#gotFrame = true
     this.#timer = this.init.clock.setTimeout(() => this.#tick(), this.init.heartbeatIntervalMs, true)
     this.#h.onopen(this)
   }

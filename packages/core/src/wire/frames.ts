@@ -326,11 +326,17 @@ export function sliceReqFrame(owner: string): unknown[] {
 export function readSliceReq(f: unknown[]): string {
   return nodeId(f[1], 'slice request owner')
 }
-export function uncountFrame(owner: string, reason: string): unknown[] {
-  return [F.UNCOUNT, owner, reason]
+/** The home stopped counting these owners: `[UNCOUNT, owner, reason, owner, reason, …]`. */
+export function uncountFrame(owners: ReadonlyArray<readonly [string, string]>): unknown[] {
+  const f: unknown[] = [F.UNCOUNT]
+  for (const [owner, why] of owners) f.push(owner, why)
+  return f
 }
-export function readUncount(f: unknown[]): { owner: string; reason: string } {
-  return { owner: nodeId(f[1], 'uncount owner'), reason: isReason(f[2]) ? f[2] : 'noconnection' }
+export function readUncount(f: unknown[]): Array<{ owner: string; reason: string }> {
+  if (f.length < 3 || f.length % 2 === 0) bad('uncount owners')
+  const out: Array<{ owner: string; reason: string }> = []
+  for (let i = 1; i < f.length; i += 2) out.push({ owner: nodeId(f[i], 'uncount owner'), reason: isReason(f[i + 1]) ? f[i + 1] as string : 'noconnection' })
+  return out
 }
 /** The home refused the claim `name` stamped `at` in the client's delta `seq`. */
 export function refuseNameFrame(seq: number, name: string, code: string, at: number): unknown[] {

@@ -61,3 +61,13 @@ export function isCode(code: unknown): code is string {
 export function isReason(text: unknown): text is string {
   return typeof text === 'string' && text.length <= MAX_REASON_LENGTH && textFault(text) === null
 }
+
+/** The UTF-8 length of `s` (what a name costs on the wire and in a quota). */
+export function utf8Length(s: string): number {
+  let n = s.length
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c >= 0x80) n += c >= 0x800 && (c < 0xd800 || c > 0xdfff) ? 2 : 1
+  }
+  return n
+}

@@ -60,6 +60,7 @@ import {
   syncFrame,
   uint,
   uncountFrame,
+  readUncount,
   type BusHello,
   type Hello,
   type SliceChunk,
@@ -229,7 +230,7 @@ describe('frames: roundtrip of every frame type', () => {
   })
 
   it('SLICE_REQ, UNCOUNT and REFUSE_NAME', () => {
-    const [req, unc, ref] = roundtrip([sliceReqFrame('c@0000000000000001'), uncountFrame('c@0000000000000001', 'nodedown'), refuseNameFrame(12, 'room', 'QUOTA', 4096 * 99)]) as [
+    const [req, unc, ref] = roundtrip([sliceReqFrame('c@0000000000000001'), uncountFrame([['c@0000000000000001', 'nodedown'], ['d@0000000000000002', 'timeout']]), refuseNameFrame(12, 'room', 'QUOTA', 4096 * 99)]) as [
       unknown[],
       unknown[],
       unknown[],
@@ -237,7 +238,12 @@ describe('frames: roundtrip of every frame type', () => {
     expect(frameType(req)).toBe(F.SLICE_REQ)
     expect(str(req[1], 'owner')).toBe('c@0000000000000001')
     expect(frameType(unc)).toBe(F.UNCOUNT)
-    expect(unc).toEqual([F.UNCOUNT, 'c@0000000000000001', 'nodedown'])
+    expect(unc).toEqual([F.UNCOUNT, 'c@0000000000000001', 'nodedown', 'd@0000000000000002', 'timeout'])
+    expect(readUncount(unc)).toEqual([
+      { owner: 'c@0000000000000001', reason: 'nodedown' },
+      { owner: 'd@0000000000000002', reason: 'timeout' },
+    ])
+    expect(() => readUncount([F.UNCOUNT])).toThrow(/uncount/)
     expect(frameType(ref)).toBe(F.REFUSE_NAME)
     expect([uint(ref[1], 'seq'), str(ref[2], 'name'), str(ref[3], 'code'), num(ref[4], 'at')]).toEqual([12, 'room', 'QUOTA', 4096 * 99])
   })
