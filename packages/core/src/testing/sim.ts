@@ -299,6 +299,7 @@ export class SimNet {
   #buses = new Map<string, SimBusGroup>()
   /** Stalls whose end came: their backlog runs before the simulation goes on. */
   #resumes: string[] = []
+  #apps = new Map<string, MemoryLane>()
 
   constructor(seed: number) {
     this.rng = prng(seed)
@@ -323,6 +324,20 @@ export class SimNet {
 
   isStalled(owner: string): boolean {
     return this.clock.isStalled(owner)
+  }
+
+  /**
+   * Work that reaches `owner` from outside the simulated network (a user's click, a
+   * message from elsewhere), delivered like a frame: in turn, or, while `owner` is
+   * stalled, in its backlog after the I/O that arrived before it.
+   */
+  inject(owner: string, task: () => void): void {
+    const label = `app-${owner}`
+    if (!this.#apps.has(owner)) {
+      this.#apps.set(owner, { id: -1_000_000 - this.#apps.size, label })
+      this.scheduler.labelEnds(label, '', owner)
+    }
+    this.scheduler.enqueue(this.#apps.get(owner) as MemoryLane, task)
   }
 
   async #resume(owner: string): Promise<void> {

@@ -198,6 +198,7 @@ describe('global registry convergence under event-loop stalls', () => {
         try {
           world = await runHomed(c)
           expect(world.honestRefusals, 'honest claims refused CLOCK_SKEW').toEqual([])
+          expect(world.stallTimeouts, 'sessions a stalled node dropped for its own silence').toEqual([])
         } finally {
           await world?.close()
         }

@@ -89,6 +89,8 @@ interface Slot extends SlotSpec {
   clock: SimClockView | null
   incarnation: number
   actors: ActorRec[]
+  /** When the node's last stall ended or ends (simulated ms). */
+  stallEnd: number | null
 }
 
 type NoticeMsg = { flurry: string; name: string; winner?: Pid; code?: string }
@@ -118,6 +120,8 @@ export class World {
   readonly errors: string[] = []
   /** Honest claims refused CLOCK_SKEW (a busy machine taken for a liar). */
   readonly honestRefusals: string[] = []
+  /** Sessions a node timed out itself the moment its own stall ended (it heard nothing only because it ran nothing). */
+  readonly stallTimeouts: string[] = []
   #ev = 0
 
   constructor(seed: number, specs: SlotSpec[], withLocks: boolean) {
@@ -131,6 +135,7 @@ export class World {
       clock: null,
       incarnation: 0,
       actors: [],
+      stallEnd: null,
     }))
   }
 
@@ -167,6 +172,11 @@ export class World {
     // Joining a home re-stamps the client's claims (DESIGN.md "Joining a home").
     const incarnation = slot.incarnation
     node.on('homeup', () => this.#restamped(i, incarnation))
+    const timedOut = (other: string, reason: string) => {
+      if (reason === 'timeout' && slot.stallEnd === this.net.clock.now()) this.stallTimeouts.push(`${slot.name} timed out ${other} as its stall ended`)
+    }
+    node.on('homedown', timedOut)
+    node.on('nodedown', timedOut)
     if (slot.kind === 'peer') {
       await node.listen(this.net.listen(slot.name))
       // Each peer seeds with the first other peer; the mesh does the rest.
@@ -267,49 +277,20 @@ export class World {
   async apply(op: Op): Promise<void> {
     const n = this.slots.length
     switch (op.t) {
-      case 'reg': {
-        const i = op.node % n
-        const slot = this.#running(i)
-        if (slot === null) return
-        const actor = this.#actorFor(slot, op.fresh)
-        const name = NAMES[op.name % NAMES.length] as string
-        if ((slot.node as FlurryNode).global.register(name, actor.pid)) this.#accepted(i, actor, name, false)
-        return
-      }
-      case 'forge': {
-        // Only against a home (a bus neighbour trusts its tabs): a client without a
-        // bus whose home session is up. The home must refuse it; it may never win.
-        const i = op.node % n
-        const slot = this.#running(i)
-        if (slot === null || slot.kind !== 'client' || slot.bus !== null) return
-        const node = slot.node as FlurryNode
-        if (!node.core.home.working) return
-        const actor = this.#actorFor(slot, true)
-        const name = NAMES[op.name % NAMES.length] as string
-        const old = (node.core.hlc.nowMs() - FORGED_AGE_MS) * COUNTER_SPAN
-        if ((node.core.store as Registry).register(name, actor.pid.id, old)) this.#accepted(i, actor, name, true)
-        return
-      }
-      case 'unreg': {
-        const i = op.node % n
-        const slot = this.#running(i)
-        if (slot === null) return
-        const node = slot.node as FlurryNode
-        const name = NAMES[op.name % NAMES.length] as string
-        const pid = (node.core.store as Registry).ownClaim(name)?.pid
-        if (node.global.unregister(name) && pid !== undefined) this.#withdrawn(i, name, pid)
-        return
-      }
+      case 'reg':
+      case 'forge':
+      case 'unreg':
       case 'exit': {
+        // What the node's own code does: on a stalled node it waits in the backlog.
         const i = op.node % n
-        const slot = this.#running(i)
-        if (slot === null) return
-        const node = slot.node as FlurryNode
-        const reg = node.core.store as Registry
-        const actor = slot.actors.find((a) => a.alive && reg.namesOf(a.pid.id).length > 0)
-        if (actor === undefined) return
-        for (const name of reg.namesOf(actor.pid.id)) this.#withdrawn(i, name, actor.pid)
-        node.exit(actor.pid, 'test')
+        const slot = this.slots[i] as Slot
+        if (slot.node === null) return
+        const incarnation = slot.incarnation
+        const act = () => {
+          if (slot.node !== null && slot.incarnation === incarnation) this.#local(i, op)
+        }
+        if (this.net.isStalled(slot.name)) this.net.inject(slot.name, act)
+        else act()
         return
       }
       case 'cut':
@@ -350,7 +331,9 @@ export class World {
       }
       case 'stall': {
         const slot = this.slots[op.node % n] as Slot
-        if (slot.node !== null) this.net.stall(slot.name, op.ms)
+        if (slot.node === null) return
+        this.net.stall(slot.name, op.ms)
+        slot.stallEnd = this.net.clock.stalledUntil(slot.name) ?? null
         return
       }
       case 'run':
@@ -359,6 +342,43 @@ export class World {
       case 'race':
         for (const node of op.nodes) await this.apply({ t: 'reg', node, name: op.name, fresh: true })
         return
+    }
+  }
+
+  #local(i: number, op: Extract<Op, { t: 'reg' | 'forge' | 'unreg' | 'exit' }>): void {
+    const slot = this.slots[i] as Slot
+    const node = slot.node as FlurryNode
+    const reg = node.core.store as Registry
+    switch (op.t) {
+      case 'reg': {
+        const actor = this.#actorFor(slot, op.fresh)
+        const name = NAMES[op.name % NAMES.length] as string
+        if (node.global.register(name, actor.pid)) this.#accepted(i, actor, name, false)
+        return
+      }
+      case 'forge': {
+        // Only against a home (a bus neighbour trusts its tabs): a client without a
+        // bus whose home session is up. The home must refuse it; it may never win.
+        if (slot.kind !== 'client' || slot.bus !== null || !node.core.home.working) return
+        const actor = this.#actorFor(slot, true)
+        const name = NAMES[op.name % NAMES.length] as string
+        const old = (node.core.hlc.nowMs() - FORGED_AGE_MS) * COUNTER_SPAN
+        if (reg.register(name, actor.pid.id, old)) this.#accepted(i, actor, name, true)
+        return
+      }
+      case 'unreg': {
+        const name = NAMES[op.name % NAMES.length] as string
+        const pid = reg.ownClaim(name)?.pid
+        if (node.global.unregister(name) && pid !== undefined) this.#withdrawn(i, name, pid)
+        return
+      }
+      case 'exit': {
+        const actor = slot.actors.find((a) => a.alive && reg.namesOf(a.pid.id).length > 0)
+        if (actor === undefined) return
+        for (const name of reg.namesOf(actor.pid.id)) this.#withdrawn(i, name, actor.pid)
+        node.exit(actor.pid, 'test')
+        return
+      }
     }
   }
 
