@@ -138,6 +138,28 @@ async function runHomed(c: Cluster & { seed: number; locks: boolean; ops: Op[] }
   return world
 }
 
+/** Homeless tabs on one bus: run the ops (partitions among them if `cuts`), heal, drain. */
+async function runHomeless(c: Cluster & { seed: number; locks: boolean; ops: Op[] }, cuts: boolean): Promise<void> {
+  const all = specs(c).map((s) => ({ ...s, bus: 0 }))
+  const world = new World(c.seed, all, c.locks)
+  try {
+    await world.start()
+    await world.net.run(1500)
+    for (const op of c.ops) {
+      if (op.t === 'drop' || (!cuts && (op.t === 'cut' || op.t === 'oneway'))) continue
+      await world.apply(op)
+      await world.net.run(world.net.rng() * 200)
+    }
+    await world.healAll()
+    // Restart nobody: crashed tabs stay gone; the others must forget them.
+    world.net.delayBias = 0
+    await world.net.run(4000)
+    expectConverged(world)
+  } finally {
+    await world.close()
+  }
+}
+
 describe('global registry convergence', () => {
   it(`converges on every live node (${RUNS} random clusters)`, { timeout: SOAK ? 0 : 600_000 }, async () => {
     await fc.assert(
@@ -163,33 +185,20 @@ describe('global registry convergence', () => {
     if (process.env.FLURRY_STATS) console.log('convergence totals', totals)
   })
 
-  it(`homeless nodes sharing a bus agree among themselves, across partitions (${Math.ceil(RUNS / 2)} runs)`, { timeout: SOAK ? 0 : 600_000 }, async () => {
+  it(`homeless nodes sharing a bus agree among themselves, across partitions where Web Locks tell liveness (${Math.ceil(RUNS / 2)} runs)`, { timeout: SOAK ? 0 : 600_000 }, async () => {
+    // Without locks a partition longer than busTimeoutMs splits the bus for good (see
+    // the bus-partition property below); with locks it only delays frames.
     await fc.assert(
       fc.asyncProperty(clusterArb({ minPeers: 0, maxPeers: 0, buses: false, homeless: true, maxStallMs: 0 }), async (c) => {
-        const all = specs(c).map((s) => ({ ...s, bus: 0 }))
-        const world = new World(c.seed, all, c.locks)
-        try {
-          await world.start()
-          await world.net.run(1500)
-          for (const op of c.ops) {
-            if (op.t === 'drop') continue
-            await world.apply(op)
-            await world.net.run(world.net.rng() * 200)
-          }
-          await world.healAll()
-          // Restart nobody: crashed tabs stay gone; the others must forget them.
-          world.net.delayBias = 0
-          await world.net.run(4000)
-          expectConverged(world)
-        } finally {
-          await world.close()
-        }
+        await runHomeless(c, c.locks)
       }),
       { numRuns: Math.ceil(RUNS / 2), seed: replaySeed, endOnFailure: false, verbose: 1 },
     )
   })
 })
 
+// The two properties below fail on today's code (the lead's fixes are under way); each
+// sits in its own describe so that it can be run and judged alone (-t).
 describe('global registry convergence under event-loop stalls', () => {
   it(`no honest claim refused and every node converges when loops stall for seconds (${STALL_RUNS} runs)`, { timeout: SOAK ? 0 : 600_000 }, async () => {
     await fc.assert(
@@ -204,6 +213,17 @@ describe('global registry convergence under event-loop stalls', () => {
         }
       }),
       { numRuns: STALL_RUNS, seed: replaySeed, endOnFailure: false, verbose: 1 },
+    )
+  })
+})
+
+describe('global registry convergence across bus partitions without Web Locks', () => {
+  it(`homeless tabs without locks agree again after partitions longer than busTimeoutMs (${Math.ceil(RUNS / 4)} runs)`, { timeout: SOAK ? 0 : 600_000 }, async () => {
+    await fc.assert(
+      fc.asyncProperty(clusterArb({ minPeers: 0, maxPeers: 0, buses: false, homeless: true, maxStallMs: 0 }), async (c) => {
+        await runHomeless({ ...c, locks: false }, true)
+      }),
+      { numRuns: Math.ceil(RUNS / 4), seed: replaySeed, endOnFailure: false, verbose: 1 },
     )
   })
 })
