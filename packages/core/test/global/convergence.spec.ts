@@ -20,7 +20,7 @@
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { World, type Op, type SlotSpec } from './world.js'
+import { HEARTBEAT, World, type Op, type SlotSpec } from './world.js'
 
 const SOAK = process.env.FLURRY_SOAK === '1'
 const RUNS = Number(process.env.FLURRY_RUNS) || (SOAK ? 10_000 : 200)
@@ -74,6 +74,9 @@ function clusterArb(opts: ClusterOpts) {
       return fc.record({
         seed: fc.integer({ min: 1, max: 2 ** 30 }),
         locks: fc.boolean(),
+        // With stalls, sometimes a heartbeat timeout longer than any stall: sessions
+        // outlive it, and what a stalled client sends from its backlog reaches its home.
+        heartbeatTimeoutMs: opts.maxStallMs > 0 ? fc.constantFrom(HEARTBEAT.heartbeatTimeoutMs, 2 * opts.maxStallMs) : fc.constant(HEARTBEAT.heartbeatTimeoutMs),
         offsets: fc.array(fc.integer({ min: -5000, max: 5000 }), { minLength: n, maxLength: n }),
         quotas: fc.array(fc.option(fc.integer({ min: 1, max: 3 }), { freq: 3 }), { minLength: peers, maxLength: peers }),
         clients: fc.array(client, { minLength: clients, maxLength: clients }),
@@ -115,8 +118,8 @@ function expectConverged(world: World): void {
 }
 
 /** Runs the ops, heals, settles and drains a cluster with homes. */
-async function runHomed(c: Cluster & { seed: number; locks: boolean; ops: Op[] }): Promise<World> {
-  const world = new World(c.seed, specs(c), c.locks)
+async function runHomed(c: Cluster & { seed: number; locks: boolean; heartbeatTimeoutMs: number; ops: Op[] }): Promise<World> {
+  const world = new World(c.seed, specs(c), c.locks, c.heartbeatTimeoutMs)
   await world.start()
   await world.net.run(1500)
   for (const op of c.ops) {
@@ -129,7 +132,7 @@ async function runHomed(c: Cluster & { seed: number; locks: boolean; ops: Op[] }
   expect(settled, 'every client on a working home and the mesh complete').toBe(true)
   // Drain: six heartbeat timeouts of simulated time with every frame delivered.
   world.net.delayBias = 0
-  await world.net.run(3000)
+  await world.net.run(6 * c.heartbeatTimeoutMs)
   const ids = world.liveNodes().map((n) => n.id).sort()
   for (const node of world.liveNodes()) {
     expect(node.nodes().sort(), `${node.id} reaches every live node`).toEqual(ids.filter((id) => id !== node.id))

@@ -117,6 +117,7 @@ export class World {
   readonly claims: ClaimRec[] = []
   readonly seed: number
   readonly withLocks: boolean
+  readonly heartbeat: typeof HEARTBEAT
   readonly errors: string[] = []
   /** Honest claims refused CLOCK_SKEW (a busy machine taken for a liar). */
   readonly honestRefusals: string[] = []
@@ -124,9 +125,10 @@ export class World {
   readonly stallTimeouts: string[] = []
   #ev = 0
 
-  constructor(seed: number, specs: SlotSpec[], withLocks: boolean) {
+  constructor(seed: number, specs: SlotSpec[], withLocks: boolean, heartbeatTimeoutMs = HEARTBEAT.heartbeatTimeoutMs) {
     this.seed = seed
     this.withLocks = withLocks
+    this.heartbeat = { ...HEARTBEAT, heartbeatTimeoutMs }
     this.net = new SimNet(seed)
     this.slots = specs.map((s, i) => ({
       ...s,
@@ -158,7 +160,7 @@ export class World {
       cookie: 'sim',
       clock,
       random: seededRandom(this.seed * 131 + i * 17 + slot.incarnation),
-      ...HEARTBEAT,
+      ...this.heartbeat,
       handshakeTimeoutMs: 1000,
       reconnect: { minDelayMs: 50, maxDelayMs: 400 },
       busTimeoutMs: 1500,
