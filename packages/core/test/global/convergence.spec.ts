@@ -113,8 +113,8 @@ function expectConverged(world: World): void {
     const got = world.tableOf(node)
     expect(same(got, table), `${node.id} table ${show(got)} != expected ${show(table)}`).toBe(true)
   }
-  expect(problems).toEqual([])
-  expect(world.errors).toEqual([])
+  expect(problems, `the oracle: ${problems[0]}`).toEqual([])
+  expect(world.errors, `logged errors: ${world.errors[0]}`).toEqual([])
 }
 
 /** Runs the ops, heals, settles and drains a cluster with homes. */
