@@ -11,12 +11,18 @@
  * holder per name, every other claim told exactly once and for a reason the record
  * bears out, and no forged stamp standing.
  *
- * A second property stalls event loops of clients and homes for seconds (longer than
- * heartbeatTimeoutMs and maxClockOffsetMs) and also requires that no honest claim was
- * refused CLOCK_SKEW. A third runs homeless tabs on one bus, with partitions.
+ * Homeless tabs on one bus agree among themselves, across partitions where Web Locks
+ * tell liveness. Two more properties, each in its own describe (run one with -t):
+ * event loops of clients and homes stall for seconds (longer than heartbeatTimeoutMs
+ * and maxClockOffsetMs), and no honest claim may be refused CLOCK_SKEW nor a session
+ * dropped by a node for the silence of its own stall; and homeless tabs without Web
+ * Locks must agree again after partitions longer than busTimeoutMs.
  *
- * 200 runs here (stalls: 40); `npm run soak` runs 10,000. A failure prints the seed and
- * the shrunk scenario (fast-check); replay with FLURRY_SEED=<seed>.
+ * FLURRY_RUNS (200 here; `npm run soak` 10,000) sets the runs: the bus property runs
+ * half, the stall property a fifth (FLURRY_STALL_RUNS), the lockless bus a quarter. A
+ * failure prints the seed and the shrunk scenario (fast-check); replay with
+ * FLURRY_SEED=<seed>. `npm run mutants` checks that the first two fail on five
+ * registry mutants.
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
