@@ -552,8 +552,18 @@ export class World {
   /** What a run went through (to see that runs are not trivial). */
   stats(): Record<string, number> {
     let notices = 0
-    for (const s of this.slots) for (const a of s.actors) notices += a.log.filter((m) => isNotice(m.msg)).length
+    const refused: Record<string, number> = {}
+    for (const s of this.slots) {
+      for (const a of s.actors) {
+        for (const m of a.log) {
+          if (!isNotice(m.msg)) continue
+          notices++
+          if (m.msg.flurry === 'name_refused') refused[`refused ${m.msg.code}`] = (refused[`refused ${m.msg.code}`] ?? 0) + 1
+        }
+      }
+    }
     return {
+      ...refused,
       registrations: this.claims.filter((c) => !c.forged).length,
       forged: this.claims.filter((c) => c.forged).length,
       restamps: this.claims.reduce((k, c) => k + c.stamps.length - 1, 0),
