@@ -1,7 +1,8 @@
 /**
  * A simulated network for the core's own tests: simulated time, in-memory links and
  * buses whose deliveries a seeded scheduler interleaves (FIFO per direction), and
- * partitions, half-open links and crashes. Everything is replayable from the seed.
+ * partitions, half-open links, crashes and event-loop stalls. Everything is replayable
+ * from the seed.
  * Real transports are tested for real elsewhere; this is for interleavings no real
  * network would show on demand.
  */
@@ -28,11 +29,17 @@ interface Timer {
   cancelled: boolean
 }
 
-/** Simulated time: timers run only when the simulation advances to them. */
+/**
+ * Simulated time: timers run only when the simulation advances to them. A stalled
+ * owner's timers that come due wait until its stall ends (see SimNet.stall).
+ */
 export class SimClock {
   #now: number
   #seq = 0
   #timers: Timer[] = []
+  /** Stalled owner -> when its stall ends. */
+  #stalls = new Map<string, number>()
+  #deferred = new Map<string, Timer[]>()
 
   constructor(start = 1_700_000_000_000) {
     this.#now = start
@@ -66,28 +73,70 @@ export class SimClock {
     if (at === undefined || at > limit) return false
     const t = this.#timers.shift() as Timer
     this.#now = Math.max(this.#now, t.at)
-    if (t.owner === null || t.owner.alive) t.fn()
+    const stalled = t.owner?.owner ?? null
+    if (stalled !== null && this.#stalls.has(stalled)) {
+      let list = this.#deferred.get(stalled)
+      if (list === undefined) this.#deferred.set(stalled, (list = []))
+      list.push(t)
+      return true
+    }
+    this.#fire(t)
     return true
+  }
+
+  #fire(t: Timer): void {
+    if (!t.cancelled && (t.owner === null || t.owner.alive)) t.fn()
+  }
+
+  isStalled(owner: string): boolean {
+    return this.#stalls.size > 0 && this.#stalls.has(owner)
+  }
+
+  /** Until when `owner` is stalled, or undefined. */
+  stalledUntil(owner: string): number | undefined {
+    return this.#stalls.get(owner)
+  }
+
+  /** `owner` runs no timer until `until` (extends a stall under way). */
+  stall(owner: string, until: number): void {
+    this.#stalls.set(owner, Math.max(until, this.#stalls.get(owner) ?? 0))
+  }
+
+  /**
+   * Ends `owner`'s stall and hands back the timers that came due meanwhile, in due
+   * order, for the caller to run (SimNet runs them before the stalled I/O).
+   */
+  unstall(owner: string): Array<() => void> {
+    this.#stalls.delete(owner)
+    const list = this.#deferred.get(owner) ?? []
+    this.#deferred.delete(owner)
+    return list.map((t) => () => this.#fire(t))
   }
 
   advanceTo(t: number): void {
     if (t > this.#now) this.#now = t
   }
 
-  /** A node's view: its own offset on the reading, and timers that die with it. */
-  view(offsetMs = 0): SimClockView {
-    return new SimClockView(this, offsetMs)
+  /**
+   * A node's view: its own offset on the reading, and timers that die with it. With
+   * `owner` (its network name) the node can be stalled.
+   */
+  view(offsetMs = 0, owner: string | null = null): SimClockView {
+    return new SimClockView(this, offsetMs, owner)
   }
 }
 
 export class SimClockView implements Clock {
   alive = true
+  /** The network name of the node reading this clock, if it can be stalled. */
+  readonly owner: string | null
   #base: SimClock
   #offset: number
 
-  constructor(base: SimClock, offset: number) {
+  constructor(base: SimClock, offset: number, owner: string | null = null) {
     this.#base = base
     this.#offset = offset
+    this.owner = owner
   }
 
   now(): number {
@@ -108,9 +157,15 @@ export class SimClockView implements Clock {
   }
 }
 
+interface Queued {
+  /** Arrival order across all lanes (a stalled node reads its backlog in it). */
+  seq: number
+  run: () => void
+}
+
 interface LaneState {
   lane: MemoryLane
-  queue: Array<() => void>
+  queue: Queued[]
   /** Between which endpoints the lane carries frames (`from` -> `to`). */
   from: string
   to: string
@@ -128,9 +183,13 @@ export class SimScheduler implements MemoryScheduler {
   #cut = new Set<string>()
   #dead = new Set<string>()
   #rng: () => number
+  #stalled: (owner: string) => boolean
+  #seq = 0
 
-  constructor(rng: () => number) {
+  /** `stalled(owner)`: frames to that owner wait (its event loop runs nothing). */
+  constructor(rng: () => number, stalled: (owner: string) => boolean = () => false) {
     this.#rng = rng
+    this.#stalled = stalled
   }
 
   /** The next lane made with `label` carries frames from -> to. */
@@ -164,11 +223,29 @@ export class SimScheduler implements MemoryScheduler {
       this.#lanes.set(lane.id, st)
     }
     if (this.#dead.has(st.pair)) return
-    st.queue.push(task)
+    st.queue.push({ seq: ++this.#seq, run: task })
+  }
+
+  #reachable(l: LaneState): boolean {
+    return l.queue.length > 0 && (this.#cut.size === 0 || !this.#cut.has(`${l.from}>${l.to}`))
   }
 
   #deliverable(l: LaneState): boolean {
-    return l.queue.length > 0 && (this.#cut.size === 0 || !this.#cut.has(`${l.from}>${l.to}`))
+    return this.#reachable(l) && !this.#stalled(l.to)
+  }
+
+  /**
+   * What waits for `to` on lanes that are not cut, taken off them in arrival order:
+   * the I/O a stalled node reads once its loop runs again.
+   */
+  takeBacklog(to: string): Array<() => void> {
+    const all: Queued[] = []
+    for (const l of this.#lanes.values()) {
+      if (l.to !== to || !this.#reachable(l)) continue
+      for (const q of l.queue) all.push(q)
+      l.queue.length = 0
+    }
+    return all.sort((a, b) => a.seq - b.seq).map((q) => q.run)
   }
 
   /** Frames that can be delivered now (held ones do not count). */
@@ -184,9 +261,9 @@ export class SimScheduler implements MemoryScheduler {
     for (const l of this.#lanes.values()) if (this.#deliverable(l)) ready.push(l)
     if (ready.length === 0) return false
     const l = ready[Math.floor(this.#rng() * ready.length)] as LaneState
-    const task = l.queue.shift() as () => void
+    const task = l.queue.shift() as Queued
     if (l.queue.length === 0 && this.#lanes.size > 256 && this.#dead.has(l.pair)) this.#lanes.delete(l.lane.id)
-    task()
+    task.run()
     return true
   }
 }
@@ -220,11 +297,58 @@ export class SimNet {
   #pairs: PairRecord[] = []
   #labels = 0
   #buses = new Map<string, SimBusGroup>()
+  /** Stalls whose end came: their backlog runs before the simulation goes on. */
+  #resumes: string[] = []
+  #apps = new Map<string, MemoryLane>()
 
   constructor(seed: number) {
     this.rng = prng(seed)
     this.clock = new SimClock()
-    this.scheduler = new SimScheduler(this.rng)
+    this.scheduler = new SimScheduler(this.rng, (owner) => this.clock.isStalled(owner))
+  }
+
+  /**
+   * `owner`'s event loop is blocked for `ms` (a long synchronous task, a frozen tab):
+   * none of its timers run and nothing reaches it, while time goes on and the others
+   * keep sending. Then the backlog runs as in a real process after a stall: the timers
+   * that came due, in due order, then the queued I/O in arrival order, each followed
+   * by its microtasks. Only nodes whose clock view was made with `owner` stall.
+   */
+  stall(owner: string, ms: number): void {
+    const until = this.clock.now() + Math.max(0, ms)
+    this.clock.stall(owner, until)
+    this.clock.add(() => {
+      if (this.clock.stalledUntil(owner) === until) this.#resumes.push(owner)
+    }, until - this.clock.now(), null)
+  }
+
+  isStalled(owner: string): boolean {
+    return this.clock.isStalled(owner)
+  }
+
+  /**
+   * Work that reaches `owner` from outside the simulated network (a user's click, a
+   * message from elsewhere), delivered like a frame: in turn, or, while `owner` is
+   * stalled, in its backlog after the I/O that arrived before it.
+   */
+  inject(owner: string, task: () => void): void {
+    const label = `app-${owner}`
+    if (!this.#apps.has(owner)) {
+      this.#apps.set(owner, { id: -1_000_000 - this.#apps.size, label })
+      this.scheduler.labelEnds(label, '', owner)
+    }
+    this.scheduler.enqueue(this.#apps.get(owner) as MemoryLane, task)
+  }
+
+  async #resume(owner: string): Promise<void> {
+    for (const fire of this.clock.unstall(owner)) {
+      fire()
+      await macrotask()
+    }
+    for (const deliver of this.scheduler.takeBacklog(owner)) {
+      deliver()
+      await macrotask()
+    }
   }
 
   listen(owner: string): ListenerSpec {
@@ -257,6 +381,7 @@ export class SimNet {
           throw new FlurryError('CONNECT_FAILED', `cannot reach ${url} from ${owner}`)
         }
         const label = `pair${++this.#labels}`
+        this.scheduler.labelEnds(`${label}:accept`, owner, l.owner)
         this.scheduler.labelEnds(`${label}:a->b`, owner, l.owner)
         this.scheduler.labelEnds(`${label}:b->a`, l.owner, owner)
         this.scheduler.labelEnds(`${label}:a->b:control`, owner, owner)
@@ -264,7 +389,9 @@ export class SimNet {
         const [a, b] = memoryPair({ scheduler: this.scheduler, label })
         this.#pairs.push({ label, from: owner, to: l.owner, a, b })
         if (this.#pairs.length > 512) this.#pairs.splice(0, this.#pairs.length - 512)
-        l.accept(b)
+        // A stalled listener accepts once its loop runs again, before the frames sent to it.
+        if (this.clock.isStalled(l.owner)) this.scheduler.enqueue({ id: -this.#labels, label: `${label}:accept` }, () => l.accept(b))
+        else l.accept(b)
         return a
       },
       dialerFor: (u) => (u.startsWith('memory://') ? this.dialer(owner, [u]) : null),
@@ -308,6 +435,7 @@ export class SimNet {
       this.scheduler.cutDirection(o, owner, true)
     }
     this.#listeners.delete(`memory://${owner}`)
+    if (this.clock.isStalled(owner)) this.clock.unstall(owner)
     // Its links never carry anything again, whatever heals later.
     for (const p of this.#pairs) if (p.from === owner || p.to === owner) this.scheduler.kill(p.label)
     for (const g of this.#buses.values()) g.crash(owner)
@@ -359,6 +487,7 @@ export class SimNet {
         return until?.() === true
       }
       this.clock.runNext(end)
+      while (this.#resumes.length > 0) await this.#resume(this.#resumes.shift() as string)
     }
     throw new Error(`simulation did not finish within ${maxSteps} steps`)
   }
