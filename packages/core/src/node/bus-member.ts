@@ -98,6 +98,8 @@ export class BusMember {
   #joinAnswered: ((id: string) => void) | null = null
   #lockPrefix: string
   #toAll: Uint8Array
+  /** Unknown members we said HELLO to, and when. */
+  #introduced = new Map<string, number>()
 
   constructor(node: NodeCore, spec: BusSpec) {
     this.#node = node
@@ -288,13 +290,33 @@ export class BusMember {
           from = this.#onHello(readBusHello(f), fromId)
           return
         }
-        if (from === null) throw STOP
+        if (from === null) {
+          this.#reintroduce(fromId)
+          throw STOP
+        }
         this.#onFrame(from, type, f)
       })
     } catch (err) {
       if (err === STOP) return
       node.log('warn', `bad bus post${fromId ? ` from ${fromId}` : ''}: ${(err as Error).message}`)
     }
+  }
+
+  /**
+   * A member we do not know (we dropped it after busTimeoutMs of silence: a partition,
+   * a frozen tab) still posts: say HELLO to it as a joiner would, so it answers and
+   * the bus is whole again. At most once per busHeartbeatMs per member.
+   */
+  #reintroduce(id: string): void {
+    const node = this.#node
+    const now = node.opts.clock.now()
+    const last = this.#introduced.get(id)
+    if (last !== undefined && now - last < node.opts.busHeartbeatMs) return
+    if (this.#introduced.size > 1000) this.#introduced.clear()
+    this.#introduced.set(id, now)
+    const b = this.newBatch(this.envelopeTo(id))
+    b.append(this.#hello(node.opts.random(16), null))
+    this.post(b.take())
   }
 
   #onHello(h: BusHello, envFrom: string): Neighbour | null {

@@ -91,6 +91,7 @@ interface Slot extends SlotSpec {
   actors: ActorRec[]
   /** When the node's last stall ended or ends (simulated ms). */
   stallEnd: number | null
+  stallStart: number | null
 }
 
 type NoticeMsg = { flurry: string; name: string; winner?: Pid; code?: string }
@@ -123,6 +124,8 @@ export class World {
   readonly honestRefusals: string[] = []
   /** Sessions a node timed out itself the moment its own stall ended (it heard nothing only because it ran nothing). */
   readonly stallTimeouts: string[] = []
+  /** When a cut, crash or drop last changed who hears whom. */
+  #disturbedAt = Number.NEGATIVE_INFINITY
   #ev = 0
 
   constructor(seed: number, specs: SlotSpec[], withLocks: boolean, heartbeatTimeoutMs = HEARTBEAT.heartbeatTimeoutMs) {
@@ -138,6 +141,7 @@ export class World {
       incarnation: 0,
       actors: [],
       stallEnd: null,
+      stallStart: null,
     }))
   }
 
@@ -174,11 +178,19 @@ export class World {
     // Joining a home re-stamps the client's claims (DESIGN.md "Joining a home").
     const incarnation = slot.incarnation
     node.on('homeup', () => this.#restamped(i, incarnation))
+    // Only its own sessions: a client's home, a peer's mesh peers. (A nodedown 'timeout'
+    // that its home's UNCOUNT reports, read from the backlog, is someone else's verdict.)
     const timedOut = (other: string, reason: string) => {
-      if (reason === 'timeout' && slot.stallEnd === this.net.clock.now()) this.stallTimeouts.push(`${slot.name} timed out ${other} as its stall ended`)
+      // A cut, crash or drop near the stall may have silenced the other for real.
+      const quiet = slot.stallStart === null || this.#disturbedAt < slot.stallStart - this.heartbeat.heartbeatTimeoutMs
+      if (reason === 'timeout' && quiet && slot.stallEnd === this.net.clock.now()) this.stallTimeouts.push(`${slot.name} timed out ${other} as its stall ended`)
     }
     node.on('homedown', timedOut)
-    node.on('nodedown', timedOut)
+    if (slot.kind === 'peer') {
+      node.on('nodedown', (other, reason) => {
+        if (this.slots.some((s) => s.kind === 'peer' && s.node?.id === other)) timedOut(other, reason)
+      })
+    }
     if (slot.kind === 'peer') {
       await node.listen(this.net.listen(slot.name))
       // Each peer seeds with the first other peer; the mesh does the rest.
@@ -298,6 +310,7 @@ export class World {
       case 'cut':
       case 'oneway':
       case 'heal': {
+        if (op.t !== 'heal') this.#disturbedAt = this.net.clock.now()
         const a = (this.slots[op.a % n] as Slot).name
         const b = (this.slots[op.b % n] as Slot).name
         if (a === b) return
@@ -309,6 +322,7 @@ export class World {
       case 'crash': {
         const slot = this.slots[op.node % n] as Slot
         if (slot.node === null) return
+        this.#disturbedAt = this.net.clock.now()
         this.net.crash(slot.name, this.names)
         slot.clock?.kill()
         slot.node = null
@@ -329,11 +343,13 @@ export class World {
         const homeId = node.core.home.id
         const home = this.slots.find((s) => s.node?.id === homeId)
         if (home !== undefined && node.core.home.working) this.net.dropLinks(slot.name, home.name)
+        this.#disturbedAt = this.net.clock.now()
         return
       }
       case 'stall': {
         const slot = this.slots[op.node % n] as Slot
         if (slot.node === null) return
+        if (slot.stallEnd === null || slot.stallEnd < this.net.clock.now()) slot.stallStart = this.net.clock.now()
         this.net.stall(slot.name, op.ms)
         slot.stallEnd = this.net.clock.stalledUntil(slot.name) ?? null
         return

@@ -100,8 +100,11 @@ node.on('nodedown', (id, reason) => emit('nodedown', { node: id, reason }))
 node.on('homeup', (id) => emit('homeup', { node: id }))
 node.on('homedown', (id, reason) => emit('homedown', { node: id, reason }))
 node.on('error', (err, remote) => emit('error', { code: err.code, message: err.message, remote }))
-node.global.on('register', (name, pid) => emit('register', { name, pid: plain(pid) }))
-node.global.on('unregister', (name, pid, reason) => emit('unregister', { name, pid: plain(pid), reason }))
+// config.quiet: no event per name (tables of tens of thousands of names).
+if (config.quiet !== true) {
+  node.global.on('register', (name, pid) => emit('register', { name, pid: plain(pid) }))
+  node.global.on('unregister', (name, pid, reason) => emit('unregister', { name, pid: plain(pid), reason }))
+}
 node.global.on('conflict', (name, winner, loser) => emit('conflict', { name, winner: plain(winner), loser: plain(loser) }))
 
 // ---- actors -------------------------------------------------------------------
@@ -149,6 +152,8 @@ const commands = {
   unregister: ({ name }) => node.global.unregister(name),
   whereis: ({ name }) => plain(node.global.whereis(name) ?? null),
   names: () => node.global.names(),
+  /** How many names are visible (for tables too big to ship). */
+  count: () => node.global.names().length,
   /** The visible table: name -> 'node.id' of its pid. */
   table: () => {
     const out = {}

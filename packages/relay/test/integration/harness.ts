@@ -39,6 +39,8 @@ export interface NodeConfig {
   node?: Record<string, unknown>
   /** More startRelay options (maxNamesPerClient, ...). */
   relay?: Record<string, unknown>
+  /** No register/unregister events (tables of tens of thousands of names). */
+  quiet?: boolean
 }
 
 // ---- every child, for cleanup ----------------------------------------------------
