@@ -77,7 +77,7 @@ describe('fuzz: wire decoder and frame readers', () => {
   })
 
   it('random, structurally valid and mutated link messages: only BAD_FRAME or FRAME_TOO_LARGE leaves', () => {
-    const inputs = shareOf(0.7)
+    const inputs = shareOf(0.82)
     announce('wire', inputs)
     const ctx = emptyContext()
     ctx.ids.push('a@1', 'n@1', 'tab@9a8b7c6d5e4f3021')
