@@ -5,6 +5,7 @@
  * what went wrong), each with the run seed and the input as hex so it replays.
  */
 import { readFileSync } from 'node:fs'
+import { expect } from 'vitest'
 import { FlurryError } from '../../src/base/error.js'
 import { hex, runSeed } from './rng.js'
 
@@ -27,8 +28,20 @@ const env = (globalThis as { process?: { env?: Record<string, string | undefined
  */
 export const KNOWN: ReadonlyArray<{ what: RegExp; fix: string }> = [
   {
-    what: /^onerror: undocumented code$/,
+    what: /^(onerror|home 'error' event|honest 'error' event): undocumented code$/,
     fix: "session.ts #onFrame, case F.ERROR: a remote's ERROR code reaches onerror (and the node's 'error' event) unchecked; map codes ERRORS.md does not list to PROTOCOL, as #onRefuse does",
+  },
+  {
+    what: /^(home|honest) logged an error-level line: <id> refused$/,
+    fix: "node.ts #onError logs 'error' for every PROTOCOL code, also one a remote's ERROR frame carried: remote input is 'warn' at most (issue 8, finding 7)",
+  },
+  {
+    what: /^(home|honest) logged an error-level line: actor frame from <id> failed: FlurryError$/,
+    fix: "router.ts #deliver logs 'error' when actors.ts rejects a remote's malformed actor op (FlurryError BAD_FRAME, e.g. 'actor op 214'): remote input, so 'warn' at most (PROTOCOL.md §6: logged and dropped)",
+  },
+  {
+    what: /^(home|honest) logged unescaped control characters$/,
+    fix: 'node.ts #onError, #onFail and replication.ts #refuseName put remote text (ERROR messages, ids, names) into log lines unescaped (issue 8, finding 7)',
   },
 ]
 const STRICT = env.FLURRY_FUZZ_STRICT === '1'
@@ -111,11 +124,11 @@ export class Findings {
 
   /** Known findings seen in this run, as warnings. */
   known(): string {
-    return STRICT ? '' : this.#format([...this.#byKey.values()].filter(isKnown))
+    return STRICT ? '' : this.#format([...this.#byKey.values()].filter(isKnown), false)
   }
 
   /** One block per distinct finding, each replayable. */
-  #format(findings: Finding[]): string {
+  #format(findings: Finding[], stacks = true): string {
     const lines: string[] = []
     for (const f of findings) {
       const h = f.input === null ? '(none)' : hex(f.input)
@@ -123,7 +136,7 @@ export class Findings {
         `[${f.target}] ${f.what} (x${f.count})`,
         `  replay: FLURRY_SEED=${runSeed}, input #${f.index}`,
         `  input (${f.input?.length ?? 0} bytes): ${h.length > HEX_LIMIT ? `${h.slice(0, HEX_LIMIT)}… (cut)` : h}`,
-        ...(f.stack ? [`  ${f.stack.split('\n').slice(0, 8).join('\n  ')}`] : []),
+        ...(stacks && f.stack ? [`  ${f.stack.split('\n').slice(0, 8).join('\n  ')}`] : []),
       )
     }
     return lines.join('\n')
@@ -155,4 +168,11 @@ export function watchProcess(findings: Findings): () => void {
 /** Prints the run seed once per target, so any run can be replayed. */
 export function announce(target: string, inputs: number): void {
   console.log(`fuzz ${target}: ${inputs} inputs, FLURRY_SEED=${runSeed}`)
+}
+
+/** Fails with every new finding, printed in full first (a long diff may be cut). */
+export function expectNoFindings(findings: Findings): void {
+  const report = findings.report()
+  if (report !== '') console.error(`fuzz findings (FLURRY_SEED=${runSeed}):\n${report}`)
+  expect(report).toBe('')
 }

@@ -24,6 +24,19 @@ export interface RawPeerInit {
   onframe?: (frame: unknown[] | null, peer: RawPeer) => void
 }
 
+/** Settles once the handshake is over: open, or the link closed first. */
+export function handshakeOver(peer: RawPeer, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), timeoutMs)
+    const done = (): void => {
+      clearTimeout(timer)
+      resolve(peer.open)
+    }
+    if (peer.open || peer.closed) return done()
+    peer.onsettled = done
+  })
+}
+
 export class RawPeer {
   readonly init: RawPeerInit
   readonly nonce: Uint8Array
@@ -35,6 +48,8 @@ export class RawPeer {
   closed = false
   closeReason = ''
   received = 0
+  /** Called once, when the handshake finished or the link closed. */
+  onsettled: (() => void) | null = null
 
   constructor(init: RawPeerInit) {
     this.init = init
@@ -43,6 +58,7 @@ export class RawPeer {
     init.link.onclose = (reason) => {
       this.closed = true
       this.closeReason = reason
+      this.#settled()
     }
     this.sendFrame(
       helloFrame({
@@ -91,7 +107,14 @@ export class RawPeer {
       if (this.init.prove !== false) this.#prove()
     } else if (f[0] === F.PROOF && this.remoteNonce !== null) {
       this.open = true
+      this.#settled()
     }
+  }
+
+  #settled(): void {
+    const fn = this.onsettled
+    this.onsettled = null
+    fn?.()
   }
 
   #prove(): void {

@@ -17,7 +17,7 @@ import { SimClock } from '../../src/testing/sim.js'
 import { F } from '../../src/wire/frames.js'
 import { framed, randomBomb } from './bombs.js'
 import { emptyContext, linkMessage, message, type Context } from './inputs.js'
-import { DOCUMENTED, Findings, announce, watchProcess } from './oracle.js'
+import { DOCUMENTED, Findings, announce, expectNoFindings, watchProcess } from './oracle.js'
 import { QueueScheduler, RawPeer } from './raw-peer.js'
 import { Rng, runSeed, shareOf } from './rng.js'
 
@@ -164,7 +164,7 @@ describe('fuzz: session state machine', () => {
     }
     // Most garbage must end the handshake (a lone well-formed HELLO may leave it waiting).
     expect(failed).toBeGreaterThan(inputs / 2)
-    expect(findings.report()).toBe('')
+    expectNoFindings(findings)
   })
 
   it('after a real handshake: random and mutated frames never throw out of the session', async () => {
@@ -209,6 +209,6 @@ describe('fuzz: session state machine', () => {
     expect(handshakes).toBeGreaterThan(0)
     // Frames must get through to the layer above, not only fail the session.
     expect(delivered).toBeGreaterThan(inputs / 10)
-    expect(findings.report()).toBe('')
+    expectNoFindings(findings)
   })
 })

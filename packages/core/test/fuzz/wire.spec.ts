@@ -21,7 +21,7 @@ import {
 import { decodePidPayload } from '../../src/wire/pid.js'
 import { BOMB_SCALE, allBombs, framed, randomBomb } from './bombs.js'
 import { GOLDEN, emptyContext, linkMessage, message } from './inputs.js'
-import { Findings, announce, watchProcess } from './oracle.js'
+import { Findings, announce, expectNoFindings, watchProcess } from './oracle.js'
 import { Rng, runSeed, shareOf } from './rng.js'
 
 const FRAME_ERRORS = ['BAD_FRAME', 'FRAME_TOO_LARGE'] as const
@@ -73,11 +73,11 @@ describe('fuzz: wire decoder and frame readers', () => {
   it('the golden frames of PROTOCOL.md §12 read as frames', () => {
     const counts = GOLDEN.map((g) => feed(findings, g))
     expect(counts).toEqual([1, 1, 1, 1, 2])
-    expect(findings.report()).toBe('')
+    expectNoFindings(findings)
   })
 
   it('random, structurally valid and mutated link messages: only BAD_FRAME or FRAME_TOO_LARGE leaves', () => {
-    const inputs = shareOf(0.82)
+    const inputs = shareOf(0.83)
     announce('wire', inputs)
     const ctx = emptyContext()
     ctx.ids.push('a@1', 'n@1', 'tab@9a8b7c6d5e4f3021')
@@ -100,7 +100,7 @@ describe('fuzz: wire decoder and frame readers', () => {
     expect(frames).toBeGreaterThan(inputs / 2)
     // (checkOps of a whole frame accepts only the rare frame that looks like ops.)
     for (const [name] of READERS) if (name !== 'checkOps') expect(accepted.get(name) ?? 0, `frames ${name} accepted`).toBeGreaterThan(inputs / 1000)
-    expect(findings.report()).toBe('')
+    expectNoFindings(findings)
   })
 
   it('the oracle itself: a reader that throws a TypeError is a finding, BAD_FRAME is not', () => {
@@ -140,7 +140,7 @@ describe(`fuzz: msgpack bombs (${BOMB_SCALE} scale)`, () => {
           if (grewMb > 64) findings.add(`bomb "${bomb.name}" grew the process by ${grewMb.toFixed(0)} MB`)
         }
       }
-      expect(findings.report()).toBe('')
+      expectNoFindings(findings)
     })
   }
 })
