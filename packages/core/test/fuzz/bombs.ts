@@ -52,6 +52,11 @@ export interface Bomb {
   name: string
   /** One msgpack value. */
   value: Uint8Array
+  /**
+   * Refused (BAD_FRAME / FRAME_TOO_LARGE) once the decoder has its limits; the others
+   * (a NaN pid, an unknown extension type…) may also decode, but never crash.
+   */
+  refused: boolean
 }
 
 /** Sizes per scale: safe ones survive today's decoder, full ones are the attack. */
@@ -65,24 +70,24 @@ function sizes(scale: BombScale) {
 export function allBombs(scale: BombScale): Bomb[] {
   const s = sizes(scale)
   const bombs: Bomb[] = [
-    { name: `fixarray(1) nested ${s.depth} deep`, value: repeat(u8(0x91), s.depth, u8(0xc0)) },
-    { name: `fixmap(1) nested ${s.depth} deep`, value: repeat(u8(0x81, 0xa1, 0x6b), s.depth, u8(0xc0)) },
-    { name: `array16 declaring 65535, nested ${s.wide16Levels} deep`, value: repeat(u8(0xdc, 0xff, 0xff), s.wide16Levels, u8()) },
-    { name: `array32 declaring ${s.wide32Count}, nested ${s.wide32Levels} deep`, value: repeat(u8(0xdd, ...be32(s.wide32Count)), s.wide32Levels, u8()) },
-    { name: 'map16 declaring 65535, nested', value: repeat(u8(0xde, 0xff, 0xff, 0xa1, 0x6b), s.wide16Levels, u8()) },
-    { name: 'map32 declaring 2^32-1', value: u8(0xdf, 0xff, 0xff, 0xff, 0xff) },
-    { name: 'array32 declaring 2^32-1', value: u8(0xdd, 0xff, 0xff, 0xff, 0xff) },
-    { name: 'str32 declaring 2^32-1', value: u8(0xdb, 0xff, 0xff, 0xff, 0xff, 0x61) },
-    { name: 'str32 declaring 1 MiB, 1 byte there', value: u8(0xdb, ...be32(1 << 20), 0x61) },
-    { name: 'bin32 declaring 2^32-1', value: u8(0xc6, 0xff, 0xff, 0xff, 0xff, 0x00) },
-    { name: 'bin32 declaring 1 MiB - 1, 1 byte there', value: u8(0xc6, ...be32((1 << 20) - 1), 0x00) },
-    { name: 'ext32 declaring 2^32-1', value: u8(0xc9, 0xff, 0xff, 0xff, 0xff, 0x01) },
-    { name: `Map extension nested ${s.extDepth} deep`, value: nestedMapExt(s.extDepth) },
-    { name: `Set extension nested ${s.extDepth} deep`, value: nestedSetExt(s.extDepth) },
-    { name: 'Set extension holding an array16 bomb', value: ext(2, concat([u8(0x91), repeat(u8(0xdc, 0xff, 0xff), s.wide16Levels, u8())])) },
-    { name: 'Set extension of a fixarray nested deep', value: ext(2, concat([u8(0x91), repeat(u8(0x91), s.depth, u8(0xc0))])) },
+    { name: `fixarray(1) nested ${s.depth} deep`, value: repeat(u8(0x91), s.depth, u8(0xc0)), refused: true },
+    { name: `fixmap(1) nested ${s.depth} deep`, value: repeat(u8(0x81, 0xa1, 0x6b), s.depth, u8(0xc0)), refused: true },
+    { name: `array16 declaring 65535, nested ${s.wide16Levels} deep`, value: repeat(u8(0xdc, 0xff, 0xff), s.wide16Levels, u8()), refused: true },
+    { name: `array32 declaring ${s.wide32Count}, nested ${s.wide32Levels} deep`, value: repeat(u8(0xdd, ...be32(s.wide32Count)), s.wide32Levels, u8()), refused: true },
+    { name: 'map16 declaring 65535, nested', value: repeat(u8(0xde, 0xff, 0xff, 0xa1, 0x6b), s.wide16Levels, u8()), refused: true },
+    { name: 'map32 declaring 2^32-1', value: u8(0xdf, 0xff, 0xff, 0xff, 0xff), refused: true },
+    { name: 'array32 declaring 2^32-1', value: u8(0xdd, 0xff, 0xff, 0xff, 0xff), refused: true },
+    { name: 'str32 declaring 2^32-1', value: u8(0xdb, 0xff, 0xff, 0xff, 0xff, 0x61), refused: true },
+    { name: 'str32 declaring 1 MiB, 1 byte there', value: u8(0xdb, ...be32(1 << 20), 0x61), refused: true },
+    { name: 'bin32 declaring 2^32-1', value: u8(0xc6, 0xff, 0xff, 0xff, 0xff, 0x00), refused: true },
+    { name: 'bin32 declaring 1 MiB - 1, 1 byte there', value: u8(0xc6, ...be32((1 << 20) - 1), 0x00), refused: true },
+    { name: 'ext32 declaring 2^32-1', value: u8(0xc9, 0xff, 0xff, 0xff, 0xff, 0x01), refused: true },
+    { name: `Map extension nested ${s.extDepth} deep`, value: nestedMapExt(s.extDepth), refused: true },
+    { name: `Set extension nested ${s.extDepth} deep`, value: nestedSetExt(s.extDepth), refused: true },
+    { name: 'Set extension holding an array16 bomb', value: ext(2, concat([u8(0x91), repeat(u8(0xdc, 0xff, 0xff), s.wide16Levels, u8())])), refused: true },
+    { name: 'Set extension of a fixarray nested deep', value: ext(2, concat([u8(0x91), repeat(u8(0x91), s.depth, u8(0xc0))])), refused: true },
   ]
-  for (const [name, payload] of MALFORMED_EXT) bombs.push({ name, value: payload })
+  for (const [name, payload, refused] of MALFORMED_EXT) bombs.push({ name, value: payload, refused })
   return bombs
 }
 
@@ -98,33 +103,34 @@ function nestedSetExt(depth: number): Uint8Array {
   return v
 }
 
-const MALFORMED_EXT: ReadonlyArray<[string, Uint8Array]> = [
-  ['Pid: empty payload', u8(0xc7, 0x00, 0x00)],
-  ['Pid: width 5', ext(0, u8(5, 1, 2, 3, 4, 5, 0x61))],
-  ['Pid: width 4, payload too short', ext(0, u8(4, 1, 2))],
-  ['Pid: width 8, no node id', ext(0, u8(8, 0, 0, 0, 0, 0, 0, 0xf0, 0x7f))],
-  ['Pid: invalid UTF-8 node id', ext(0, u8(4, 1, 0, 0, 0, 0xff, 0xfe))],
-  ['Pid: NaN id', ext(0, u8(8, 0, 0, 0, 0, 0, 0, 0xf8, 0x7f, 0x61))],
-  ['Map: empty payload', u8(0xc7, 0x00, 0x01)],
-  ['Map: payload not an array', ext(1, u8(0xa1, 0x61))],
-  ['Map: a pair of three', ext(1, u8(0x91, 0x93, 0x01, 0x02, 0x03))],
-  ['Map: pairs not arrays', ext(1, u8(0x92, 0x01, 0x02))],
-  ['Map: trailing bytes', ext(1, u8(0x90, 0xc0, 0xc0))],
-  ['Map: truncated payload', ext(1, u8(0x92, 0x92, 0x01))],
-  ['Map: __proto__ key', ext(1, u8(0x91, 0x92, 0xa9, ...new TextEncoder().encode('__proto__'), 0x01))],
-  ['Set: empty payload', u8(0xc7, 0x00, 0x02)],
-  ['Set: payload not an array', ext(2, u8(0x05))],
-  ['Set: trailing bytes', ext(2, u8(0x90, 0x01))],
-  ['Set: array16 declaring 65535 in 3 bytes', ext(2, u8(0xdc, 0xff, 0xff))],
-  ['timestamp ext (-1) of 5 bytes', ext(-1, u8(1, 2, 3, 4, 5))],
-  ['timestamp ext (-1) of 12 bytes, nanoseconds out of range', ext(-1, u8(0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 1))],
-  ['unknown ext type 3', ext(3, u8(1, 2, 3))],
-  ['unknown ext type -128', ext(-128, u8(1))],
+const MALFORMED_EXT: ReadonlyArray<[string, Uint8Array, boolean]> = [
+  ['Pid: empty payload', u8(0xc7, 0x00, 0x00), true],
+  ['Pid: width 5', ext(0, u8(5, 1, 2, 3, 4, 5, 0x61)), true],
+  ['Pid: width 4, payload too short', ext(0, u8(4, 1, 2)), true],
+  ['Pid: width 8, no node id', ext(0, u8(8, 0, 0, 0, 0, 0, 0, 0xf0, 0x7f)), true],
+  ['Pid: invalid UTF-8 node id', ext(0, u8(4, 1, 0, 0, 0, 0xff, 0xfe)), true],
+  ['Pid: NaN id', ext(0, u8(8, 0, 0, 0, 0, 0, 0, 0xf8, 0x7f, 0x61)), false],
+  ['Map: empty payload', u8(0xc7, 0x00, 0x01), true],
+  ['Map: payload not an array', ext(1, u8(0xa1, 0x61)), true],
+  ['Map: a pair of three', ext(1, u8(0x91, 0x93, 0x01, 0x02, 0x03)), true],
+  ['Map: pairs not arrays', ext(1, u8(0x92, 0x01, 0x02)), true],
+  ['Map: trailing bytes', ext(1, u8(0x90, 0xc0, 0xc0)), true],
+  ['Map: truncated payload', ext(1, u8(0x92, 0x92, 0x01)), true],
+  ['Map: __proto__ key', ext(1, u8(0x91, 0x92, 0xa9, ...new TextEncoder().encode('__proto__'), 0x01)), false],
+  ['Set: empty payload', u8(0xc7, 0x00, 0x02), true],
+  ['Set: payload not an array', ext(2, u8(0x05)), true],
+  ['Set: trailing bytes', ext(2, u8(0x90, 0x01)), true],
+  ['Set: array16 declaring 65535 in 3 bytes', ext(2, u8(0xdc, 0xff, 0xff)), true],
+  ['timestamp ext (-1) of 5 bytes', ext(-1, u8(1, 2, 3, 4, 5)), true],
+  ['timestamp ext (-1) of 12 bytes, nanoseconds out of range', ext(-1, u8(0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 1)), false],
+  ['unknown ext type 3', ext(3, u8(1, 2, 3)), false],
+  ['unknown ext type -128', ext(-128, u8(1)), false],
 ]
 
-/** Ways to carry a bomb: as the frame itself, or as a field of a frame a target reads. */
-export function framed(rng: Rng, bomb: Uint8Array): Uint8Array {
-  switch (rng.int(4)) {
+/** Ways to carry a bomb (`way` 0 to 3): as the frame itself, or as a field of a frame a target reads. */
+export const WAYS = 4
+export function framed(way: number, bomb: Uint8Array): Uint8Array {
+  switch (way % WAYS) {
     case 0:
       return bomb
     case 1: // DIRECT A_SEND to pid 1: the body
@@ -140,6 +146,6 @@ export function framed(rng: Rng, bomb: Uint8Array): Uint8Array {
 export function randomBomb(rng: Rng): Bomb {
   const b = rng.pick(SAFE)
   if (!rng.chance(0.2)) return b
-  return { name: `${b.name}, cut`, value: b.value.subarray(0, rng.int(b.value.length + 1)) }
+  return { ...b, name: `${b.name}, cut`, value: b.value.subarray(0, rng.int(b.value.length + 1)) }
 }
 const SAFE = allBombs('safe')

@@ -20,7 +20,7 @@ import { createIdentity, type Identity } from '../../src/session/identity.js'
 import { waitFor } from '../../src/testing/wait.js'
 import { readFrames } from '../../src/wire/codec.js'
 import { F } from '../../src/wire/frames.js'
-import { framed, randomBomb } from './bombs.js'
+import { WAYS, framed, randomBomb } from './bombs.js'
 import { emptyContext, linkMessage, message, type Context } from './inputs.js'
 import { DOCUMENTED, Findings, announce, expectNoFindings, watchProcess } from './oracle.js'
 import { RawPeer, handshakeOver } from './raw-peer.js'
@@ -165,7 +165,7 @@ describe('fuzz: a node as home, with a hostile client', () => {
         if (peer === null) break
       }
       const bytes = rng.chance(0.02)
-        ? message([framed(rng, randomBomb(rng).value)])
+        ? message([framed(rng.int(WAYS), randomBomb(rng).value)])
         : linkMessage(rng, ctx, { bytes: 0.5, frames: 10, mutant: 2, golden: 0.5 }, CLIENT_TYPES).bytes
       findings.current = { index: i, input: bytes }
       peer.send(bytes)
