@@ -24,7 +24,7 @@ import { WAYS, framed, randomBomb } from './bombs.js'
 import { emptyContext, linkMessage, message, type Context } from './inputs.js'
 import { DOCUMENTED, Findings, announce, expectNoFindings, watchProcess } from './oracle.js'
 import { RawPeer, handshakeOver } from './raw-peer.js'
-import { Rng, runSeed, shareOf } from './rng.js'
+import { Rng, inputOr, replay, runSeed, shareOf } from './rng.js'
 
 const COOKIE = 'fuzz-cookie'
 /** Inputs between two checks that the home still serves an honest client. */
@@ -147,7 +147,7 @@ describe('fuzz: a node as home, with a hostile client', () => {
     let probes = 0
     for (let i = 0; i < inputs; i++) {
       const rng = Rng.forInput(runSeed, i, 5)
-      if (rng.chance(0.05)) {
+      if (replay === null && rng.chance(0.05)) {
         // A fresh link that never proves anything: garbage before the handshake.
         const raw = await hostile(rng, ctx, false)
         const bytes = linkMessage(rng, ctx, undefined, HANDSHAKE_TYPES).bytes
@@ -164,9 +164,11 @@ describe('fuzz: a node as home, with a hostile client', () => {
         handshakes++
         if (peer === null) break
       }
-      const bytes = rng.chance(0.02)
-        ? message([framed(rng.int(WAYS), randomBomb(rng).value)])
-        : linkMessage(rng, ctx, { bytes: 0.5, frames: 10, mutant: 2, golden: 0.5 }, CLIENT_TYPES).bytes
+      const bytes = inputOr(() =>
+        rng.chance(0.02)
+          ? message([framed(rng.int(WAYS), randomBomb(rng).value)])
+          : linkMessage(rng, ctx, { bytes: 0.5, frames: 10, mutant: 2, golden: 0.5 }, CLIENT_TYPES).bytes,
+      )
       findings.current = { index: i, input: bytes }
       peer.send(bytes)
       noteOwnSeq(ctx, bytes)

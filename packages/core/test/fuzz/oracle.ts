@@ -134,7 +134,7 @@ export class Findings {
       const h = f.input === null ? '(none)' : hex(f.input)
       lines.push(
         `[${f.target}] ${f.what} (x${f.count})`,
-        `  replay: FLURRY_SEED=${runSeed}, input #${f.index}`,
+        `  replay: FLURRY_SEED=${runSeed} (input #${f.index}), or this input alone: FLURRY_FUZZ_REPLAY=<the hex below>`,
         `  input (${f.input?.length ?? 0} bytes): ${h.length > HEX_LIMIT ? `${h.slice(0, HEX_LIMIT)}… (cut)` : h}`,
         ...(stacks && f.stack ? [`  ${f.stack.split('\n').slice(0, 8).join('\n  ')}`] : []),
       )

@@ -10,6 +10,20 @@ const env = (globalThis as { process?: { env?: Record<string, string | undefined
 /** Inputs of a CI run, over all targets (the spec files share them out). */
 export const CI_INPUTS = 20_000
 
+/**
+ * FLURRY_FUZZ_REPLAY=<hex>: every target is fed that one input (from a finding's
+ * report) instead of generated ones, once.
+ */
+export const replay: Uint8Array | null =
+  env.FLURRY_FUZZ_REPLAY !== undefined && /^([0-9a-f]{2})+$/i.test(env.FLURRY_FUZZ_REPLAY)
+    ? Uint8Array.from(env.FLURRY_FUZZ_REPLAY.match(/../g) ?? [], (h) => parseInt(h, 16))
+    : null
+
+/** The replayed input, if there is one, else a generated one. */
+export function inputOr(generate: () => Uint8Array): Uint8Array {
+  return replay ?? generate()
+}
+
 /** FLURRY_FUZZ_INPUTS (npm run fuzz sets 1,000,000), else the CI count. */
 export function totalInputs(): number {
   const n = Number(env.FLURRY_FUZZ_INPUTS)
@@ -18,6 +32,7 @@ export function totalInputs(): number {
 
 /** This target's share of the inputs (at least `min`). */
 export function shareOf(fraction: number, min = 1): number {
+  if (replay !== null) return 1
   return Math.max(min, Math.round(totalInputs() * fraction))
 }
 

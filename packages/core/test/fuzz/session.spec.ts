@@ -19,7 +19,7 @@ import { WAYS, framed, randomBomb } from './bombs.js'
 import { emptyContext, linkMessage, message, type Context } from './inputs.js'
 import { DOCUMENTED, Findings, announce, expectNoFindings, watchProcess } from './oracle.js'
 import { QueueScheduler, RawPeer } from './raw-peer.js'
-import { Rng, runSeed, shareOf } from './rng.js'
+import { Rng, inputOr, replay, runSeed, shareOf } from './rng.js'
 
 const CLOSE_REASONS: readonly CloseReason[] = ['closed', 'goodbye', 'timeout', 'bad-frame', 'slow-consumer', 'auth-failed', 'version-mismatch', 'handshake-timeout', 'refused', 'local']
 /** What a failed handshake may report (ERRORS.md §2: the handshake reasons' codes). */
@@ -146,7 +146,9 @@ describe('fuzz: session state machine', () => {
       if (rng.chance(0.5)) await settle(sched)
       const n = rng.range(1, 3)
       for (let k = 0; k < n; k++) {
-        const bytes = rng.chance(0.05) ? message([framed(rng.int(WAYS), randomBomb(rng).value)]) : linkMessage(rng, ctx, undefined, HANDSHAKE_TYPES).bytes
+        const bytes = inputOr(() =>
+          rng.chance(0.05) ? message([framed(rng.int(WAYS), randomBomb(rng).value)]) : linkMessage(rng, ctx, undefined, HANDSHAKE_TYPES).bytes,
+        )
         findings.current = { index: i, input: bytes }
         w.peer.send(bytes)
       }
@@ -164,7 +166,7 @@ describe('fuzz: session state machine', () => {
       await settle(sched)
     }
     // Most garbage must end the handshake (a lone well-formed HELLO may leave it waiting).
-    expect(failed).toBeGreaterThan(inputs / 2)
+    if (replay === null) expect(failed).toBeGreaterThan(inputs / 2)
     expectNoFindings(findings)
   })
 
@@ -191,7 +193,11 @@ describe('fuzz: session state machine', () => {
         }
       }
       const ctx: Context = { ...emptyContext(), ids: [targetId.id, fuzzerId.id], self: fuzzerId.id, nowMs: () => clock.now() }
-      const bytes = rng.chance(0.03) ? message([framed(rng.int(WAYS), randomBomb(rng).value)]) : linkMessage(rng, ctx, { bytes: 0.5, frames: 10, mutant: 2, golden: 1 }).bytes
+      const bytes = inputOr(() =>
+        rng.chance(0.03)
+          ? message([framed(rng.int(WAYS), randomBomb(rng).value)])
+          : linkMessage(rng, ctx, { bytes: 0.5, frames: 10, mutant: 2, golden: 1 }).bytes,
+      )
       findings.current = { index: i, input: bytes }
       const before = w.frames
       w.peer.send(bytes)
@@ -209,7 +215,7 @@ describe('fuzz: session state machine', () => {
     console.log(`session after the handshake: ${handshakes} handshakes, ${delivered} frames delivered`)
     expect(handshakes).toBeGreaterThan(0)
     // Frames must get through to the layer above, not only fail the session.
-    expect(delivered).toBeGreaterThan(inputs / 10)
+    if (replay === null) expect(delivered).toBeGreaterThan(inputs / 10)
     expectNoFindings(findings)
   })
 })
