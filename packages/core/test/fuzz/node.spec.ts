@@ -24,7 +24,7 @@ import { WAYS, framed, randomBomb } from './bombs.js'
 import { emptyContext, linkMessage, message, type Context } from './inputs.js'
 import { DOCUMENTED, Findings, announce, expectNoFindings, watchProcess } from './oracle.js'
 import { RawPeer, handshakeOver } from './raw-peer.js'
-import { Rng, inputOr, replay, runSeed, shareOf } from './rng.js'
+import { Rng, fuzzTimeoutMs, inputOr, replay, runSeed, shareOf } from './rng.js'
 
 const COOKIE = 'fuzz-cookie'
 /** Inputs between two checks that the home still serves an honest client. */
@@ -183,7 +183,7 @@ describe('fuzz: a node as home, with a hostile client', () => {
     console.log(`node: ${handshakes} hostile handshakes, ${probes} probes, ${lostHome} honest homedowns`)
     expect(await probe(inputs)).toBe(true)
     expectNoFindings(findings)
-  })
+  }, fuzzTimeoutMs())
 })
 
 /** A DELTA of our own slice that continues our seq moves it on (the next one then applies). */

@@ -36,6 +36,11 @@ export function shareOf(fraction: number, min = 1): number {
   return Math.max(min, Math.round(totalInputs() * fraction))
 }
 
+/** A fuzz test's own timeout: a loaded 2-core machine, and long runs, need more than the default 30 s. */
+export function fuzzTimeoutMs(): number {
+  return Math.max(180_000, totalInputs() * 10)
+}
+
 export const runSeed = testSeed()
 
 /** A deterministic random stream with the helpers the generators need. */

@@ -19,7 +19,7 @@ import { WAYS, framed, randomBomb } from './bombs.js'
 import { emptyContext, linkMessage, message, type Context } from './inputs.js'
 import { DOCUMENTED, Findings, announce, expectNoFindings, watchProcess } from './oracle.js'
 import { QueueScheduler, RawPeer } from './raw-peer.js'
-import { Rng, inputOr, replay, runSeed, shareOf } from './rng.js'
+import { Rng, fuzzTimeoutMs, inputOr, replay, runSeed, shareOf } from './rng.js'
 
 const CLOSE_REASONS: readonly CloseReason[] = ['closed', 'goodbye', 'timeout', 'bad-frame', 'slow-consumer', 'auth-failed', 'version-mismatch', 'handshake-timeout', 'refused', 'local']
 /** What a failed handshake may report (ERRORS.md §2: the handshake reasons' codes). */
@@ -168,7 +168,7 @@ describe('fuzz: session state machine', () => {
     // Most garbage must end the handshake (a lone well-formed HELLO may leave it waiting).
     if (replay === null) expect(failed).toBeGreaterThan(inputs / 2)
     expectNoFindings(findings)
-  })
+  }, fuzzTimeoutMs())
 
   it('after a real handshake: random and mutated frames never throw out of the session', async () => {
     const inputs = shareOf(0.08)
@@ -217,5 +217,5 @@ describe('fuzz: session state machine', () => {
     // Frames must get through to the layer above, not only fail the session.
     if (replay === null) expect(delivered).toBeGreaterThan(inputs / 10)
     expectNoFindings(findings)
-  })
+  }, fuzzTimeoutMs())
 })

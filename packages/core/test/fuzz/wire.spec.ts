@@ -24,7 +24,7 @@ import { decodePidPayload } from '../../src/wire/pid.js'
 import { BOMB_SCALE, WAYS, allBombs, framed, randomBomb, type Bomb } from './bombs.js'
 import { GOLDEN, emptyContext, linkMessage, message } from './inputs.js'
 import { Findings, announce, expectNoFindings, watchProcess } from './oracle.js'
-import { Rng, hex, inputOr, replay, runSeed, shareOf } from './rng.js'
+import { Rng, fuzzTimeoutMs, hex, inputOr, replay, runSeed, shareOf } from './rng.js'
 
 const FRAME_ERRORS = ['BAD_FRAME', 'FRAME_TOO_LARGE'] as const
 const READER_ERRORS = ['BAD_FRAME'] as const
@@ -106,7 +106,7 @@ describe('fuzz: wire decoder and frame readers', () => {
       for (const [name] of READERS) if (name !== 'checkOps') expect(accepted.get(name) ?? 0, `frames ${name} accepted`).toBeGreaterThan(inputs / 1000)
     }
     expectNoFindings(findings)
-  })
+  }, fuzzTimeoutMs())
 
   it('the oracle itself: a reader that throws a TypeError is a finding, BAD_FRAME is not', () => {
     const probe = new Findings('oracle check')
