@@ -86,6 +86,11 @@ export function randomNumber(rng: Rng, ctx: Context): number {
   return rng.int(20)
 }
 
+/** A claim stamp (ms * 1024 + counter), mostly one a home's clock check passes. */
+function stamp(rng: Rng, ctx: Context): number {
+  return rng.chance(0.7) ? (ctx.nowMs() + rng.range(-500, 2000)) * 1024 + rng.int(1024) : randomNumber(rng, ctx)
+}
+
 function uintLike(rng: Rng, ctx: Context): number {
   return rng.chance(0.85) ? rng.int(rng.chance(0.5) ? 8 : 2 ** 32) : randomNumber(rng, ctx)
 }
@@ -176,7 +181,7 @@ function deltaOps(rng: Rng, ctx: Context): unknown[] {
   for (let i = 0; i < n; i++) {
     const op = rng.chance(0.95) ? rng.pick([OP_PUT, OP_PUT, OP_DEL, OP_CLIENT_ADD, OP_CLIENT_DEL]) : randomValue(rng, ctx, 0)
     ops.push(op)
-    if (op === OP_PUT) ops.push(field(rng, ctx, () => randomString(rng, ctx)), field(rng, ctx, () => rng.int(6)), field(rng, ctx, () => randomNumber(rng, ctx)))
+    if (op === OP_PUT) ops.push(field(rng, ctx, () => randomString(rng, ctx)), field(rng, ctx, () => rng.int(6)), field(rng, ctx, () => stamp(rng, ctx)))
     else if (op === OP_DEL) ops.push(field(rng, ctx, () => randomString(rng, ctx)), field(rng, ctx, () => rng.int(5)))
     else if (op === OP_CLIENT_ADD) ops.push(field(rng, ctx, () => randomString(rng, ctx)))
     else if (op === OP_CLIENT_DEL) ops.push(field(rng, ctx, () => randomString(rng, ctx)), field(rng, ctx, () => rng.pick(REASONS)))
@@ -187,7 +192,7 @@ function deltaOps(rng: Rng, ctx: Context): unknown[] {
 function chunk(rng: Rng, ctx: Context): unknown {
   const names: unknown[] = []
   const n = rng.length(5)
-  for (let i = 0; i < n; i++) names.push(field(rng, ctx, () => randomString(rng, ctx)), field(rng, ctx, () => rng.int(6)), field(rng, ctx, () => randomNumber(rng, ctx)))
+  for (let i = 0; i < n; i++) names.push(field(rng, ctx, () => randomString(rng, ctx)), field(rng, ctx, () => rng.int(6)), field(rng, ctx, () => stamp(rng, ctx)))
   const owner = rng.chance(0.5) && ctx.self !== null ? ctx.self : randomString(rng, ctx)
   const clients = rng.chance(0.5) ? null : Array.from({ length: rng.length(3) }, () => field(rng, ctx, () => randomString(rng, ctx)))
   return [field(rng, ctx, () => owner), field(rng, ctx, () => uintLike(rng, ctx)), field(rng, ctx, () => rng.int(2)), clients, names]

@@ -43,6 +43,7 @@ describe('fuzz: a node as home, with a hostile client', () => {
   let home: FlurryNode
   let honest: FlurryNode
   let lostHome = 0
+  let hostileClaims = 0
 
   const logger =
     (who: string) =>
@@ -67,6 +68,13 @@ describe('fuzz: a node as home, with a hostile client', () => {
     await honest.connect(net.dial('memory://home'))
     home.on('error', onError('home'))
     honest.on('error', onError('honest'))
+    // Whatever a client claimed, no node takes a name the API would refuse (1 to 1024 characters).
+    for (const [who, node] of [['home', home], ['honest', honest]] as const) {
+      node.global.on('register', (name, pid) => {
+        if (pid.node !== honest.id) hostileClaims++
+        if (name.length === 0 || name.length > 1024) findings.add(`${who} holds a name the API would refuse`, undefined, `${JSON.stringify(name.slice(0, 20))}… of ${name.length} characters`)
+      })
+    }
     honest.on('homedown', (_id, reason) => {
       lostHome++
       findings.add('the honest client lost its home', undefined, reason)
@@ -97,6 +105,8 @@ describe('fuzz: a node as home, with a hostile client', () => {
         if (f[0] === F.ERROR) findings.wireCode(f[1], 'ERROR')
         if (f[0] === F.REFUSE_NAME) findings.wireCode(f[3], 'REFUSE_NAME')
         if (f[0] === F.PING) p.sendFrame([F.PONG, Date.now()])
+        // The home lost track of our slice (a gap): answer with it, as a client does.
+        if (f[0] === F.SLICE_REQ && f[1] === identity.id) p.sendFrame([F.SYNC, 2, false, Date.now(), [[identity.id, ctx.seq, 1, null, []]]])
         if (f[0] === F.SYNC && Array.isArray(f[4])) {
           for (const c of f[4]) if (Array.isArray(c) && typeof c[0] === 'string' && !ctx.ids.includes(c[0])) ctx.ids.push(c[0])
           // The first sync is merged: answer with our own slice, as a client does.
@@ -146,6 +156,10 @@ describe('fuzz: a node as home, with a hostile client', () => {
     let handshakes = 0
     let probes = 0
     for (let i = 0; i < inputs; i++) {
+      if (i > 0 && i % PROBE_EVERY === 0) {
+        probes++
+        if (!(await probe(i))) break
+      }
       const rng = Rng.forInput(runSeed, i, 5)
       if (replay === null && rng.chance(0.05)) {
         // A fresh link that never proves anything: garbage before the handshake.
@@ -174,13 +188,11 @@ describe('fuzz: a node as home, with a hostile client', () => {
       noteOwnSeq(ctx, bytes)
       await turn()
       await turn()
-      if ((i + 1) % PROBE_EVERY === 0) {
-        probes++
-        if (!(await probe(i))) break
-      }
     }
     peer?.close()
-    console.log(`node: ${handshakes} hostile handshakes, ${probes} probes, ${lostHome} honest homedowns`)
+    console.log(`node: ${handshakes} hostile handshakes, ${probes} probes, ${lostHome} honest homedowns, ${hostileClaims} hostile claims taken`)
+    // The generator must get claims past the home's checks, or the registry goes untested.
+    if (replay === null) expect(hostileClaims).toBeGreaterThan(0)
     expect(await probe(inputs)).toBe(true)
     expectNoFindings(findings)
   }, fuzzTimeoutMs())

@@ -40,6 +40,10 @@ export const KNOWN: ReadonlyArray<{ what: RegExp; fix: string }> = [
     fix: "router.ts #deliver logs 'error' when actors.ts rejects a remote's malformed actor op (FlurryError BAD_FRAME, e.g. 'actor op 214'): remote input, so 'warn' at most (PROTOCOL.md §6: logged and dropped)",
   },
   {
+    what: /^(home|honest) holds a name the API would refuse$/,
+    fix: "replication.ts (#checkFor / onDelta / #clientSync): a client's claims of '' or of more than 1024 characters are accepted and replicated; validate names on arrival with the API's rules (issue 8, finding 5)",
+  },
+  {
     what: /^(home|honest) logged unescaped control characters$/,
     fix: 'node.ts #onError, #onFail and replication.ts #refuseName put remote text (ERROR messages, ids, names) into log lines unescaped (issue 8, finding 7)',
   },
