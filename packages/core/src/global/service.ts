@@ -6,7 +6,7 @@
 import type { ActorSystem } from '../actor/index.js'
 import { Emitter, FlurryError } from '../base/index.js'
 import type { NodeCore } from '../node/index.js'
-import { DEL_CONFLICT, DEL_REFUSED, Pid } from '../wire/index.js'
+import { DEL_CONFLICT, DEL_REFUSED, MAX_NAME_LENGTH, Pid, nameFault } from '../wire/index.js'
 import type { Registry, RegistryEvents, UnregisterReason } from './registry.js'
 
 export type GlobalEvents = {
@@ -14,8 +14,6 @@ export type GlobalEvents = {
   unregister: (name: string, pid: Pid, reason: UnregisterReason) => void
   conflict: (name: string, winner: Pid, loser: Pid) => void
 }
-
-const MAX_NAME_LENGTH = 1024
 
 /** What `node.global` is. */
 export interface GlobalRegistry {
@@ -128,8 +126,10 @@ export class GlobalService implements GlobalRegistry {
   }
 }
 
+/** The same rules as names arriving in frames (wire/names.ts). */
 function checkName(name: unknown): asserts name is string {
-  if (typeof name !== 'string' || name.length === 0 || name.length > MAX_NAME_LENGTH) {
-    throw new FlurryError('BAD_ARGUMENT', `a global name is a non-empty string of at most ${MAX_NAME_LENGTH} characters`)
+  const fault = nameFault(name)
+  if (fault !== null) {
+    throw new FlurryError('BAD_ARGUMENT', `a global name is 1 to ${MAX_NAME_LENGTH} characters of printable, well-formed text (${fault})`)
   }
 }

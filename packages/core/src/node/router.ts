@@ -251,7 +251,8 @@ export class Router {
     try {
       this.#node.onActorFrame(from, op, frame, argAt)
     } catch (err) {
-      this.#node.log('error', `actor frame from ${from} failed: ${String(err)}`)
+      // A remote's malformed op (PROTOCOL.md §6: logged and dropped): warn at most.
+      this.#node.remoteLog.warn(from, `actor frame from ${from} failed: ${String(err)}`)
     }
   }
 
