@@ -22,6 +22,17 @@ export type FlurryErrorCode =
   | 'SLOW_CONSUMER'
   | 'PROTOCOL'
 
+const CODES: ReadonlySet<string> = new Set<FlurryErrorCode>([
+  'AUTH_FAILED', 'VERSION_MISMATCH', 'NAME_NOT_FOUND', 'NOT_LOCAL', 'NO_PROCESS', 'NODE_DOWN', 'TIMEOUT',
+  'FRAME_TOO_LARGE', 'BAD_FRAME', 'CLOCK_SKEW', 'QUOTA', 'NOT_AUTHORIZED', 'CONNECT_FAILED', 'CLOSED',
+  'ABORTED', 'BAD_ARGUMENT', 'SLOW_CONSUMER', 'PROTOCOL',
+])
+
+/** A code a remote sent, as one of ours: anything we do not list is PROTOCOL. */
+export function knownCode(code: string): FlurryErrorCode {
+  return CODES.has(code) ? (code as FlurryErrorCode) : 'PROTOCOL'
+}
+
 export class FlurryError extends Error {
   readonly code: FlurryErrorCode
   constructor(code: FlurryErrorCode, message: string, options?: { cause?: unknown }) {

@@ -1,4 +1,4 @@
-export { FlurryError, isFlurryError } from './error.js'
+export { FlurryError, isFlurryError, knownCode } from './error.js'
 export type { FlurryErrorCode } from './error.js'
 export { systemClock, offsetClock } from './clock.js'
 export type { Clock, TimerHandle } from './clock.js'

@@ -4,7 +4,7 @@
  * incoming ones. Nothing but HELLO / PROOF / REFUSE is processed before the handshake.
  */
 import type { Clock, TimerHandle, RandomSource } from '../base/index.js'
-import { Deadline, FlurryError, type FlurryErrorCode } from '../base/index.js'
+import { Deadline, FlurryError, knownCode, type FlurryErrorCode } from '../base/index.js'
 import type { Link } from '../link/index.js'
 import {
   FrameBatch,
@@ -384,7 +384,7 @@ export class Session {
         return
       case F.ERROR: {
         const { code, message } = readCodeMessage(frame)
-        this.#h.onerror?.(this, new FlurryError(code as FlurryErrorCode, `${this.remoteId} refused: ${message}`))
+        this.#h.onerror?.(this, new FlurryError(knownCode(code), `${this.remoteId} refused: ${message}`))
         return
       }
       case F.REFUSE:

@@ -63,6 +63,11 @@ const CODES = [
 const NAMES = ['', 'a', 'n0', 'n1', 'room:lobby', 'x\n[error] forged line', '__proto__', 'constructor', 'é', '\u{1F600}', '\ud800']
 const REASONS = ['closed', 'goodbye', 'timeout', 'bad-frame', 'noconnection', 'shutdown', '', 'x'.repeat(300)]
 
+/** A node id of the right shape (name@16 hex digits). */
+export function randomId(rng: Rng): string {
+  return `${rng.pick(['node', 'tab', 'api', 'a'])}@${[...rng.bytes(8)].map((b) => b.toString(16).padStart(2, '0')).join('')}`
+}
+
 export function randomString(rng: Rng, ctx: Context): string {
   const r = rng.int(10)
   if (r < 3 && ctx.ids.length > 0) return rng.pick(ctx.ids)
@@ -73,7 +78,7 @@ export function randomString(rng: Rng, ctx: Context): string {
     for (let i = 0; i < n; i++) s += String.fromCharCode(rng.chance(0.9) ? rng.range(32, 126) : rng.int(0x10000))
     return s
   }
-  if (r < 9) return `${rng.pick(['node', 'tab', 'api', 'a'])}@${[...rng.bytes(8)].map((b) => b.toString(16).padStart(2, '0')).join('')}`
+  if (r < 9) return randomId(rng)
   return 'y'.repeat(rng.pick([64, 1024, 1025, 5000]))
 }
 
@@ -175,14 +180,24 @@ function actorArgs(rng: Rng, ctx: Context, op: number): unknown[] {
   }
 }
 
+/** A registry name: mostly one the API allows, so claims get past the readers to the checks. */
+function randomName(rng: Rng, ctx: Context): string {
+  if (rng.chance(0.3)) return randomString(rng, ctx)
+  if (rng.chance(0.5)) return rng.pick(['a', 'n0', 'n1', 'room:lobby', 'é', '\u{1F600}'])
+  let out = ''
+  const n = 1 + rng.int(20)
+  for (let i = 0; i < n; i++) out += String.fromCharCode(rng.range(32, 126))
+  return out
+}
+
 function deltaOps(rng: Rng, ctx: Context): unknown[] {
   const ops: unknown[] = []
   const n = rng.length(6)
   for (let i = 0; i < n; i++) {
     const op = rng.chance(0.95) ? rng.pick([OP_PUT, OP_PUT, OP_DEL, OP_CLIENT_ADD, OP_CLIENT_DEL]) : randomValue(rng, ctx, 0)
     ops.push(op)
-    if (op === OP_PUT) ops.push(field(rng, ctx, () => randomString(rng, ctx)), field(rng, ctx, () => rng.int(6)), field(rng, ctx, () => stamp(rng, ctx)))
-    else if (op === OP_DEL) ops.push(field(rng, ctx, () => randomString(rng, ctx)), field(rng, ctx, () => rng.int(5)))
+    if (op === OP_PUT) ops.push(field(rng, ctx, () => randomName(rng, ctx)), field(rng, ctx, () => rng.int(6)), field(rng, ctx, () => stamp(rng, ctx)))
+    else if (op === OP_DEL) ops.push(field(rng, ctx, () => randomName(rng, ctx)), field(rng, ctx, () => rng.int(5)))
     else if (op === OP_CLIENT_ADD) ops.push(field(rng, ctx, () => randomString(rng, ctx)))
     else if (op === OP_CLIENT_DEL) ops.push(field(rng, ctx, () => randomString(rng, ctx)), field(rng, ctx, () => rng.pick(REASONS)))
   }
@@ -192,7 +207,7 @@ function deltaOps(rng: Rng, ctx: Context): unknown[] {
 function chunk(rng: Rng, ctx: Context): unknown {
   const names: unknown[] = []
   const n = rng.length(5)
-  for (let i = 0; i < n; i++) names.push(field(rng, ctx, () => randomString(rng, ctx)), field(rng, ctx, () => rng.int(6)), field(rng, ctx, () => stamp(rng, ctx)))
+  for (let i = 0; i < n; i++) names.push(field(rng, ctx, () => randomName(rng, ctx)), field(rng, ctx, () => rng.int(6)), field(rng, ctx, () => stamp(rng, ctx)))
   const owner = rng.chance(0.5) && ctx.self !== null ? ctx.self : randomString(rng, ctx)
   const clients = rng.chance(0.5) ? null : Array.from({ length: rng.length(3) }, () => field(rng, ctx, () => randomString(rng, ctx)))
   return [field(rng, ctx, () => owner), field(rng, ctx, () => uintLike(rng, ctx)), field(rng, ctx, () => rng.int(2)), clients, names]
@@ -209,8 +224,12 @@ export function frameOf(rng: Rng, ctx: Context, type: number): unknown[] {
   const bin = (n: number): unknown => field(rng, ctx, () => rng.bytes(rng.chance(0.9) ? n : rng.length(70)))
   const owner = (): unknown => field(rng, ctx, () => (rng.chance(0.6) && ctx.self !== null ? ctx.self : randomString(rng, ctx)))
   switch (type) {
-    case F.HELLO:
-      return [type, u(), u(), s(), bin(32), field(rng, ctx, () => rng.int(3)), rng.chance(0.5) ? null : s(), bin(16), num()]
+    case F.HELLO: {
+      // Mostly well-formed ids and URLs, so the reader's later checks are reached too.
+      const id = field(rng, ctx, () => (rng.chance(0.7) ? randomId(rng) : randomString(rng, ctx)))
+      const url = rng.chance(0.5) ? null : field(rng, ctx, () => (rng.chance(0.7) ? 'ws://127.0.0.1:4000/flurry' : randomString(rng, ctx)))
+      return [type, u(), u(), id, bin(32), field(rng, ctx, () => rng.int(3)), url, bin(16), num()]
+    }
     case F.PROOF:
       return [type, bin(32), bin(64)]
     case F.REFUSE:

@@ -82,8 +82,8 @@ describe('fuzz: wire decoder and frame readers', () => {
     const inputs = shareOf(0.83)
     announce('wire', inputs)
     const ctx = emptyContext()
-    ctx.ids.push('a@1', 'n@1', 'tab@9a8b7c6d5e4f3021')
-    ctx.self = 'n@1'
+    ctx.ids.push('a@0000000000000001', 'n@0000000000000001', 'tab@9a8b7c6d5e4f3021')
+    ctx.self = 'n@0000000000000001'
     let frames = 0
     for (let i = 0; i < inputs; i++) {
       const rng = Rng.forInput(runSeed, i, 1)
