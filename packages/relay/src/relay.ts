@@ -34,6 +34,12 @@ export interface RelayInit {
   /** Origin allowlist for WebSocket upgrades (browsers send Origin; Node peers do not). */
   origins?: string[]
   /**
+   * Origins whose pages may fetch /flurry.js (and its source map) across origins: the
+   * `Access-Control-Allow-Origin` answer; `'*'` allows any.
+   * @default the `origins` list (none when that is unset)
+   */
+  cors?: string[]
+  /**
    * The WebSocket URL other relays dial, when it is not the bound address (a
    * wildcard host such as 0.0.0.0, a proxy or TLS terminator in front).
    * @default ws://<bound address>:<port>/flurry
@@ -97,7 +103,7 @@ export async function startRelay(init: RelayInit): Promise<Relay> {
   })
   const publicDir = init.publicDir === undefined ? DEFAULT_PUBLIC : init.publicDir
   const files = publicDir !== null && existsSync(publicDir) ? new StaticFiles(publicDir) : null
-  const routes = [...(init.routes ?? []), builtins(files, init.devCookie)]
+  const routes = [...(init.routes ?? []), builtins(files, init.devCookie, init.cors ?? init.origins ?? [])]
   let relay!: Relay
   const server: Server = createServer((req, res) => {
     void handle(req, res, routes, relay).catch((err: unknown) => {
@@ -155,7 +161,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, routes: RelayRo
 }
 
 /** /healthz, /status(.json), /config.json (dev), and the static files (demo at /). */
-function builtins(files: StaticFiles | null, devCookie: string | undefined): RelayRoute {
+function builtins(files: StaticFiles | null, devCookie: string | undefined, cors: string[]): RelayRoute {
   return (req, res, relay) => {
     const path = (req.url ?? '/').split('?')[0] as string
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -170,9 +176,21 @@ function builtins(files: StaticFiles | null, devCookie: string | undefined): Rel
       res.end(statusPage())
       return true
     }
+    if (path === '/flurry.js' || path === '/flurry.js.map') allowOrigin(req, res, cors)
     if (files !== null) return files.serve(req, res, path === '/' ? '/index.html' : path)
     return false
   }
+}
+
+/** CORS for the bundle: a page of an allowed origin may import it. */
+function allowOrigin(req: IncomingMessage, res: ServerResponse, cors: string[]): void {
+  if (cors.includes('*')) {
+    res.setHeader('access-control-allow-origin', '*')
+    return
+  }
+  res.setHeader('vary', 'Origin')
+  const origin = req.headers.origin
+  if (origin !== undefined && cors.includes(origin)) res.setHeader('access-control-allow-origin', origin)
 }
 
 function json(res: ServerResponse, body: unknown): true {

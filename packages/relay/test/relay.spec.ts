@@ -98,6 +98,20 @@ describe('relay mesh', () => {
   })
 })
 
+describe('relay CORS for /flurry.js', () => {
+  it('answers allowed origins (default: the origins list), not others', async () => {
+    const r = await relay({ origins: ['https://app.example'] })
+    const ok = await fetch(`${r.url}/flurry.js`, { headers: { origin: 'https://app.example' } })
+    expect(ok.headers.get('access-control-allow-origin')).toBe('https://app.example')
+    const other = await fetch(`${r.url}/flurry.js`, { headers: { origin: 'https://evil.example' } })
+    expect(other.status).toBe(200)
+    expect(other.headers.get('access-control-allow-origin')).toBeNull()
+    const any = await relay({ cors: ['*'] })
+    const star = await fetch(`${any.url}/flurry.js`, { headers: { origin: 'https://anyone.example' } })
+    expect(star.headers.get('access-control-allow-origin')).toBe('*')
+  })
+})
+
 describe('relay client policy', () => {
   it('clients may prove the clientCookie; peers may not', async () => {
     const r = await relay({ clientCookie: 'for-pages' })
@@ -135,8 +149,12 @@ describe('flurry-relay arguments', () => {
         peers: ['ws://127.0.0.1:1/flurry', 'ws://127.0.0.1:2/flurry'],
         origins: ['https://a'],
       },
+      logLevel: 'info',
+      logFormat: 'text',
     })
     expect(parseArgs(['--help'])).toEqual({ help: true })
+    expect(parseArgs(['-h'])).toEqual({ help: true })
+    expect(parseArgs(['--version'])).toEqual({ help: false, version: true })
     expect(parseArgs([])).toMatchObject({ help: false, error: expect.stringContaining('cookie') })
     expect(parseArgs(['--cookie', 's', '--port', 'abc'])).toMatchObject({ error: expect.stringContaining('--port') })
     expect(parseArgs(['--cookie', 's', '--bogus'])).toMatchObject({ error: expect.stringContaining('bogus') })
@@ -144,5 +162,61 @@ describe('flurry-relay arguments', () => {
     expect(parseArgs(['--cookie', 's', '--public-url', 'ws://r1.internal:8080/flurry'])).toMatchObject({
       init: { publicUrl: 'ws://r1.internal:8080/flurry' },
     })
+  })
+
+  it('reads every option from the environment; flags win', () => {
+    const env = {
+      FLURRY_COOKIE: 'c',
+      FLURRY_HOST: '0.0.0.0',
+      FLURRY_PORT: '9000',
+      FLURRY_PEERS: 'ws://a:1/flurry, ws://b:2/flurry',
+      FLURRY_NAME: 'edge',
+      FLURRY_CLIENT_COOKIE: 'pages',
+      FLURRY_ORIGINS: 'https://x,https://y',
+      FLURRY_CORS: '*',
+      FLURRY_PUBLIC_URL: 'ws://edge:9000/flurry',
+      FLURRY_MAX_NAMES_PER_CLIENT: '5',
+      FLURRY_MAX_CLOCK_OFFSET_MS: '200',
+      FLURRY_HEARTBEAT_INTERVAL_MS: '500',
+      FLURRY_HEARTBEAT_TIMEOUT_MS: '3000',
+      FLURRY_LOG_LEVEL: 'warn',
+      FLURRY_LOG_FORMAT: 'json',
+    }
+    expect(parseArgs([], env)).toEqual({
+      help: false,
+      init: {
+        cookie: 'c',
+        host: '0.0.0.0',
+        port: 9000,
+        peers: ['ws://a:1/flurry', 'ws://b:2/flurry'],
+        name: 'edge',
+        clientCookie: 'pages',
+        origins: ['https://x', 'https://y'],
+        cors: ['*'],
+        publicUrl: 'ws://edge:9000/flurry',
+        maxNamesPerClient: 5,
+        maxClockOffsetMs: 200,
+        heartbeatIntervalMs: 500,
+        heartbeatTimeoutMs: 3000,
+      },
+      logLevel: 'warn',
+      logFormat: 'json',
+    })
+    expect(parseArgs(['--port', '9001', '--peer', 'ws://c:3/flurry', '--log-level', 'error'], env)).toMatchObject({
+      init: { port: 9001, peers: ['ws://c:3/flurry'] },
+      logLevel: 'error',
+    })
+  })
+
+  it('says what is wrong with a value, in one line', () => {
+    expect(parseArgs(['--cookie', 's', '--port', '-1'])).toEqual({ help: false, error: '--port needs a port number from 0 to 65535 (got "-1")' })
+    expect(parseArgs(['--cookie', 's'], { FLURRY_PORT: '70000' })).toEqual({
+      help: false,
+      error: 'FLURRY_PORT needs a port number from 0 to 65535 (got "70000")',
+    })
+    expect(parseArgs(['--cookie', 's', '--log-format', 'xml'])).toMatchObject({ error: expect.stringContaining('text, json') })
+    expect(parseArgs(['--cookie', 's', '--log-level', 'debug'])).toMatchObject({ error: expect.stringContaining('--log-level') })
+    const bogus = parseArgs(['--cookie', 's', '--bogus'])
+    expect('error' in bogus && !bogus.error.includes('\n')).toBe(true)
   })
 })
