@@ -6,10 +6,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { FlurryError, createNode, type FlurryNode, type Logger, type NodeInit } from '@flurry/core'
-import { dialWebSocket, listenWebSocket } from '@flurry/ws'
+import { listenWebSocket } from '@flurry/ws'
 import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { relayMetrics, type RelayMetrics } from './metrics.js'
 import { statusPage } from './status-page.js'
 import { StaticFiles } from './static.js'
 
@@ -103,7 +104,8 @@ export async function startRelay(init: RelayInit): Promise<Relay> {
   })
   const publicDir = init.publicDir === undefined ? DEFAULT_PUBLIC : init.publicDir
   const files = publicDir !== null && existsSync(publicDir) ? new StaticFiles(publicDir) : null
-  const routes = [...(init.routes ?? []), builtins(files, init.devCookie, init.cors ?? init.origins ?? [])]
+  const metrics = relayMetrics(node)
+  const routes = [...(init.routes ?? []), builtins(files, init.devCookie, init.cors ?? init.origins ?? [], metrics)]
   let relay!: Relay
   const server: Server = createServer((req, res) => {
     void handle(req, res, routes, relay).catch((err: unknown) => {
@@ -113,9 +115,10 @@ export async function startRelay(init: RelayInit): Promise<Relay> {
     })
   })
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new FlurryError('BAD_ARGUMENT', `cannot listen on ${host}:${port}: ${err.code ?? err.message}`, { cause: err })),
-    )
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      metrics.close()
+      reject(new FlurryError('BAD_ARGUMENT', `cannot listen on ${host}:${port}: ${err.code ?? err.message}`, { cause: err }))
+    })
     server.listen(port, host, () => resolve())
   })
   const address = server.address() as AddressInfo
@@ -132,11 +135,12 @@ export async function startRelay(init: RelayInit): Promise<Relay> {
       }),
     )
   } catch (err) {
+    metrics.close()
     server.close()
     await node.close()
     throw err
   }
-  for (const peer of init.peers ?? []) node.core.addPeer(dialWebSocket(peer))
+  for (const peer of init.peers ?? []) node.addPeer(peer)
   let closing: Promise<void> | null = null
   relay = {
     node,
@@ -144,6 +148,7 @@ export async function startRelay(init: RelayInit): Promise<Relay> {
     wsUrl: listener.url,
     close() {
       closing ??= (async () => {
+        metrics.close()
         await node.close()
         await listener.close()
         server.closeAllConnections()
@@ -160,8 +165,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, routes: RelayRo
   res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n')
 }
 
-/** /healthz, /status(.json), /config.json (dev), and the static files (demo at /). */
-function builtins(files: StaticFiles | null, devCookie: string | undefined, cors: string[]): RelayRoute {
+/** /healthz, /metrics, /status(.json), /config.json (dev), and the static files (demo at /). */
+function builtins(files: StaticFiles | null, devCookie: string | undefined, cors: string[], metrics: RelayMetrics): RelayRoute {
   return (req, res, relay) => {
     const path = (req.url ?? '/').split('?')[0] as string
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -169,6 +174,11 @@ function builtins(files: StaticFiles | null, devCookie: string | undefined, cors
       return true
     }
     if (path === '/healthz') return json(res, health(relay))
+    if (path === '/metrics') return metrics.render().then((text) => {
+      res.writeHead(200, { 'content-type': metrics.contentType, 'cache-control': 'no-store' })
+      res.end(req.method === 'HEAD' ? undefined : text)
+      return true
+    })
     if (path === '/status.json') return json(res, status(relay))
     if (path === '/config.json') return json(res, devCookie === undefined ? {} : { cookie: devCookie, dev: true })
     if (path === '/status' || (path === '/' && (files === null || !files.has('/index.html')))) {
@@ -206,7 +216,7 @@ export function health(relay: Relay): { id: string; nodes: number; names: number
     id: node.id,
     nodes: node.nodes().length,
     names: node.global.names().length,
-    unreachable: node.core.mesh.unreachable().map((p) => p.url),
+    unreachable: node.peers().filter((p) => !p.reachable).map((p) => p.url),
   }
 }
 
@@ -217,7 +227,7 @@ export function status(relay: Relay): unknown {
     id: node.id,
     url: relay.url,
     nodes: node.nodes().sort(),
-    unreachable: node.core.mesh.unreachable(),
+    unreachable: node.peers().filter((p) => !p.reachable).map(({ url, id }) => ({ url, id })),
     names: node.global.names().map((name) => {
       const pid = node.global.whereis(name)
       return { name, pid: pid?.toString() ?? null, node: pid?.node ?? null }

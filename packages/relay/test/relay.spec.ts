@@ -98,6 +98,49 @@ describe('relay mesh', () => {
   })
 })
 
+describe('relay /metrics', () => {
+  /** The value of a sample line `name{labels} value` in the exposition text. */
+  function sample(text: string, series: string): number | undefined {
+    const line = text.split('\n').find((l) => l.startsWith(`${series} `))
+    return line === undefined ? undefined : Number(line.slice(series.length + 1))
+  }
+
+  it('exposes node.stats() and the event-loop lag in the Prometheus text format', async () => {
+    const r = await relay()
+    const c = await node('cluster')
+    await c.connect(dialWebSocket(r.wsUrl))
+    c.global.register('svc:m', c.spawn(async (ctx) => void (await ctx.receive())))
+    await expect.poll(() => r.node.global.names().length, { timeout: 5000 }).toBe(1)
+    const wrong = await node('not-the-cookie', 'w')
+    await expect(wrong.connect(dialWebSocket(r.wsUrl))).rejects.toMatchObject({ code: 'AUTH_FAILED' })
+
+    const res = await fetch(`${r.url}/metrics`)
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/)
+    const text = await res.text()
+    expect(text).toContain('# TYPE flurry_received_bytes_total counter')
+    expect(sample(text, 'flurry_nodes')).toBe(1)
+    expect(sample(text, 'flurry_clients')).toBe(1)
+    expect(sample(text, 'flurry_peers')).toBe(0)
+    expect(sample(text, 'flurry_names')).toBe(1)
+    expect(sample(text, 'flurry_sessions')).toBe(1)
+    expect(sample(text, 'flurry_refusals_total{code="AUTH_FAILED"}')).toBe(1)
+    expect(sample(text, 'flurry_handshake_failures_total')).toBe(1)
+    expect(sample(text, 'flurry_slow_consumer_drops_total')).toBe(0)
+    for (const dir of ['received', 'sent']) {
+      expect(sample(text, `flurry_${dir}_bytes_total`)).toBeGreaterThan(100)
+      expect(sample(text, `flurry_${dir}_frames_total`)).toBeGreaterThan(2)
+    }
+    expect(sample(text, 'flurry_event_loop_lag_seconds{quantile="0.99"}')).toBeGreaterThan(0)
+
+    const stats = r.node.stats()
+    expect(stats.bytesIn).toBeGreaterThanOrEqual(sample(text, 'flurry_received_bytes_total') as number)
+    expect(stats).toMatchObject({ nodes: 1, clients: 1, peers: 0, names: 1, refusals: { AUTH_FAILED: 1 } })
+    expect(c.stats()).toMatchObject({ nodes: 1, clients: 0, peers: 0, sessions: 1 })
+    expect(c.stats().bytesOut).toBeGreaterThan(0)
+  })
+})
+
 describe('relay CORS for /flurry.js', () => {
   it('answers allowed origins (default: the origins list), not others', async () => {
     const r = await relay({ origins: ['https://app.example'] })

@@ -20,6 +20,7 @@ import type { NodeOptions } from './options.js'
 import { Replication } from './replication.js'
 import { Router } from './router.js'
 import type { SliceStore } from './slice-store.js'
+import { NodeCounters } from './stats.js'
 
 export type NodeEvents = {
   nodeup: (nodeId: string) => void
@@ -40,6 +41,8 @@ export class NodeCore {
   readonly hlc: HybridClock
   readonly store: SliceStore
   readonly events = new Emitter<NodeEvents>()
+  /** Traffic, refusals and failures since the start (node.stats()). */
+  readonly counters = new NodeCounters()
   role: 'peer' | 'client' = 'client'
   listenUrl: string | null = null
   readonly listeners: Array<{ spec: ListenerSpec; listener: Listener }> = []
@@ -69,6 +72,7 @@ export class NodeCore {
     this.hlc = new HybridClock(opts.clock)
     this.store = store
     this.events.onError = (err) => this.opts.log('error', `event handler threw: ${String(err)}`)
+    this.events.on('error', (err) => this.counters.refused(err.code))
     this.members = new Membership(this)
     this.repl = new Replication(this)
     this.router = new Router(this)
@@ -246,6 +250,7 @@ export class NodeCore {
         handshakeTimeoutMs: o.handshakeTimeoutMs,
         maxFrameBytes: o.maxFrameBytes,
         maxBufferedBytes: o.maxBufferedBytes,
+        traffic: this.counters,
       },
       {
         onopen: (s) => this.#onOpen(s),
@@ -303,6 +308,7 @@ export class NodeCore {
 
   #onFail(s: Session, err: FlurryError): void {
     this.handshaking.delete(s)
+    if (!this.closing) this.counters.handshakeFailures++
     stateOf(s).opened.reject(err)
     stateOf(s).readyWait.reject(err)
     if (!stateOf(s).initiator) {
@@ -313,6 +319,7 @@ export class NodeCore {
 
   #onClose(s: Session, reason: CloseReason, detail: string): void {
     const st = stateOf(s)
+    if (reason === 'slow-consumer') this.counters.slowConsumerDrops++
     st.readyWait.reject(new FlurryError('CLOSED', `session to ${s.remoteId} closed before its first sync: ${detail}`))
     this.router.onConnClosed(s)
     this.repl.onConnClosed(s)
