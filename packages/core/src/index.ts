@@ -10,10 +10,11 @@
  */
 export { FlurryError, isFlurryError } from './base/index.js'
 export type { FlurryErrorCode } from './base/index.js'
-export type { Clock } from './base/index.js'
+export type { Clock, RandomSource } from './base/index.js'
 export { Pid } from './wire/index.js'
 export type { Link, LinkRemote, Dialer, ListenerSpec, Listener, Bus, BusLocks, BusSpec } from './link/index.js'
 export { memoryPair, memoryNetwork } from './link/index.js'
+export type { MemoryLane, MemoryScheduler, MemoryPairInit, MemoryNetwork } from './link/index.js'
 export { broadcastChannel } from './link/index.js'
 export type { BroadcastChannelInit } from './link/index.js'
 export { DEFAULT_MAX_FRAME_BYTES } from './wire/index.js'

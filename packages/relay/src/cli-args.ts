@@ -117,6 +117,10 @@ function joinNegativeValues(argv: string[]): string[] {
   return out
 }
 
+/**
+ * The flurry-relay command line and environment as startRelay options, or `error`
+ * (one line) for bad input. Flags win over FLURRY_* variables.
+ */
 export function parseArgs(argv: string[], env: Record<string, string | undefined> = {}): RelayArgs {
   try {
     const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = {

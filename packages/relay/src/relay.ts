@@ -17,6 +17,7 @@ import { StaticFiles } from './static.js'
 /** Where the build puts the browser bundle and the demo (from src/ or dist/ alike). */
 const DEFAULT_PUBLIC = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'public')
 
+/** The options of startRelay: only `cookie` is required. */
 export interface RelayInit {
   /** @default '127.0.0.1' */
   host?: string
@@ -50,7 +51,9 @@ export interface RelayInit {
   maxNamesPerClient?: number
   /** @default 1000 */
   maxClockOffsetMs?: number
+  /** How often the relay pings its peers and clients. @default 1000 */
   heartbeatIntervalMs?: number
+  /** Silence after which a session is closed and its node reported down. @default 5000 */
   heartbeatTimeoutMs?: number
   /** One call per event worth a person's attention. @default quiet */
   logger?: Logger
@@ -73,6 +76,7 @@ export interface RelayInit {
 /** Handles a request and returns true, or returns false to let the next route try. */
 export type RelayRoute = (req: IncomingMessage, res: ServerResponse, relay: Relay) => boolean | Promise<boolean>
 
+/** A running relay: see startRelay. */
 export interface Relay {
   /** The relay's own node: it can host actors and names. */
   readonly node: FlurryNode
@@ -84,6 +88,13 @@ export interface Relay {
   close(): Promise<void>
 }
 
+/**
+ * Starts a relay: a peer listening for WebSocket sessions at `/flurry` on its own HTTP
+ * server, dialing `peers` in the background, and answering /healthz, /metrics, /status
+ * and the static files on the same port.
+ * @returns once it listens. Rejects with FlurryError `BAD_ARGUMENT` for a missing
+ * cookie, an invalid option, or a port it cannot bind (the system error as `cause`).
+ */
 export async function startRelay(init: RelayInit): Promise<Relay> {
   if (init === null || typeof init !== 'object' || typeof init.cookie !== 'string' || init.cookie === '') {
     throw new FlurryError('BAD_ARGUMENT', 'startRelay needs a cookie')
@@ -220,7 +231,7 @@ export function health(relay: Relay): { id: string; nodes: number; names: number
   }
 }
 
-/** GET /status.json: what the status page shows. */
+/** GET /status.json: what the status page shows (nodes, unreachable peers, names). */
 export function status(relay: Relay): unknown {
   const node = relay.node
   return {

@@ -10,3 +10,4 @@
  */
 export { waitFor, settle, testSeed, sameBytes } from './wait.js'
 export { SimNet, SimClock, SimClockView, SimScheduler, prng } from './sim.js'
+export type { Timer } from './sim.js'
