@@ -13,6 +13,9 @@ import { peersFrame, readPeers } from '../wire/index.js'
 import { stateOf } from './conn.js'
 import type { NodeCore } from './node.js'
 
+/** How many departed peer ids a node remembers. */
+const MAX_DEPARTED = 1024
+
 interface PeerEntry {
   url: string
   dialer: Dialer | null
@@ -43,6 +46,12 @@ export class Mesh {
   #byUrl = new Map<string, PeerEntry>()
   #waiters = new Map<string, Deferred<void>[]>()
   #graceTimers = new Map<string, TimerHandle>()
+  /**
+   * Ids of peers that closed on purpose: a peer list sent before the goodbye reached
+   * its sender may still name one, and must not teach it back. Ids are per
+   * incarnation (a restart has a new one), so this never hides a live peer.
+   */
+  #departed = new Set<string>()
   #stopped = false
 
   constructor(node: NodeCore) {
@@ -128,6 +137,7 @@ export class Mesh {
       stateOf(s).ready = est.ready
       if (existing.isOpen) existing.close('local', 'duplicate')
     }
+    this.#departed.delete(id)
     const grace = this.#graceTimers.get(id)
     if (grace !== undefined) {
       node.opts.clock.clearTimeout(grace)
@@ -193,6 +203,9 @@ export class Mesh {
   #forget(id: string, url: string): boolean {
     const entries = [...this.#byUrl.values()].filter((e) => e.url === url || e.alias === url || e.id === id)
     if (entries.some((e) => e.configured)) return false
+    this.#departed.add(id)
+    // Bounded: the oldest go first (a Set iterates in insertion order).
+    if (this.#departed.size > MAX_DEPARTED) this.#departed.delete(this.#departed.values().next().value as string)
     const clock = this.#node.opts.clock
     for (const e of entries) {
       if (e.timer !== undefined) clock.clearTimeout(e.timer)
@@ -210,7 +223,7 @@ export class Mesh {
   /** A peer heard of: dial it unless we have it. */
   learn(id: string, url: string): void {
     const node = this.#node
-    if (this.#stopped || id === node.id || url === node.listenUrl) return
+    if (this.#stopped || id === node.id || url === node.listenUrl || this.#departed.has(id)) return
     const e = this.#entry(url)
     e.id = id
     if (node.conns.get(id)?.isOpen === true) return
