@@ -47,14 +47,24 @@ function tsc(args: string[]): string {
 }
 
 describe('the packed packages, installed offline in an empty folder', () => {
+  /** The first ```js block of a README, written into the app folder. */
+  function firstSnippet(readme: string, file: string): string {
+    const snippet = /```js\n([\s\S]*?)```/.exec(readFileSync(join(REPO, readme), 'utf8'))?.[1]
+    expect(snippet, `${readme} has a js snippet`).toContain("from '@flurry/")
+    writeFileSync(join(app, file), snippet as string)
+    return file
+  }
+
   it("runs the README's first snippet, and the process ends on its own", () => {
-    const readme = readFileSync(join(REPO, 'README.md'), 'utf8')
-    const snippet = /```js\n([\s\S]*?)```/.exec(readme)?.[1]
-    expect(snippet).toContain("from '@flurry/core'")
-    writeFileSync(join(app, 'readme.mjs'), snippet as string)
-    const out = node(['readme.mjs'])
+    const out = node([firstSnippet('README.md', 'readme.mjs')])
     expect(out).toContain("{ echo: 'hi' }")
     expect(out).toMatch(/<a@[0-9a-f]{16}\.\d+>/)
+  })
+
+  it("runs each package README's first snippet, and each process ends on its own", () => {
+    expect(node([firstSnippet('packages/core/README.md', 'core-readme.mjs')])).toContain('hi')
+    node([firstSnippet('packages/ws/README.md', 'ws-readme.mjs')])
+    expect(node([firstSnippet('packages/relay/README.md', 'relay-readme.mjs')])).toMatch(/^http:\/\/127\.0\.0\.1:\d+ ws:\/\/127\.0\.0\.1:\d+\/flurry 0$/m)
   })
 
   it('imports @flurry/core/testing without vitest, and the installed flurry-relay runs', () => {
