@@ -30,6 +30,9 @@ Options:
   --public-url URL             the WebSocket URL other relays dial, when not    FLURRY_PUBLIC_URL
                                the bound address (e.g. with --host 0.0.0.0:
                                ws://relay-1.internal:8080/flurry)
+  --public-dir DIR             the folder served over HTTP (/flurry.js, the     FLURRY_PUBLIC_DIR
+                               demo); none serves no files (default: the
+                               package's built dist/public)
   --max-names-per-client N     refuse a client's claims past N names            FLURRY_MAX_NAMES_PER_CLIENT
                                (default 10000)
   --max-clock-offset-ms MS     refuse client claims stamped older than this     FLURRY_MAX_CLOCK_OFFSET_MS
@@ -74,6 +77,7 @@ const OPTIONS: ReadonlyArray<readonly [flag: string, kind: Kind, env: string]> =
   ['origin', 'list', 'FLURRY_ORIGINS'],
   ['cors', 'list', 'FLURRY_CORS'],
   ['public-url', 'string', 'FLURRY_PUBLIC_URL'],
+  ['public-dir', 'string', 'FLURRY_PUBLIC_DIR'],
   ['max-names-per-client', 'positive', 'FLURRY_MAX_NAMES_PER_CLIENT'],
   ['max-clock-offset-ms', 'positive', 'FLURRY_MAX_CLOCK_OFFSET_MS'],
   ['heartbeat-interval-ms', 'positive', 'FLURRY_HEARTBEAT_INTERVAL_MS'],
@@ -170,6 +174,8 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
     if (cors !== undefined) init.cors = cors
     const publicUrl = str('public-url')
     if (publicUrl !== undefined) init.publicUrl = publicUrl
+    const publicDir = str('public-dir')
+    if (publicDir !== undefined) init.publicDir = publicDir === 'none' ? null : publicDir
     const maxNames = number('max-names-per-client', 'positive')
     if (maxNames !== undefined) init.maxNamesPerClient = maxNames
     const offset = number('max-clock-offset-ms', 'positive')

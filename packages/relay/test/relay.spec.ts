@@ -218,6 +218,7 @@ describe('flurry-relay arguments', () => {
       FLURRY_ORIGINS: 'https://x,https://y',
       FLURRY_CORS: '*',
       FLURRY_PUBLIC_URL: 'ws://edge:9000/flurry',
+      FLURRY_PUBLIC_DIR: 'none',
       FLURRY_MAX_NAMES_PER_CLIENT: '5',
       FLURRY_MAX_CLOCK_OFFSET_MS: '200',
       FLURRY_HEARTBEAT_INTERVAL_MS: '500',
@@ -237,6 +238,7 @@ describe('flurry-relay arguments', () => {
         origins: ['https://x', 'https://y'],
         cors: ['*'],
         publicUrl: 'ws://edge:9000/flurry',
+        publicDir: null,
         maxNamesPerClient: 5,
         maxClockOffsetMs: 200,
         heartbeatIntervalMs: 500,
@@ -245,8 +247,8 @@ describe('flurry-relay arguments', () => {
       logLevel: 'warn',
       logFormat: 'json',
     })
-    expect(parseArgs(['--port', '9001', '--peer', 'ws://c:3/flurry', '--log-level', 'error'], env)).toMatchObject({
-      init: { port: 9001, peers: ['ws://c:3/flurry'] },
+    expect(parseArgs(['--port', '9001', '--peer', 'ws://c:3/flurry', '--log-level', 'error', '--public-dir', '/srv/www'], env)).toMatchObject({
+      init: { port: 9001, peers: ['ws://c:3/flurry'], publicDir: '/srv/www' },
       logLevel: 'error',
     })
   })
