@@ -42,7 +42,15 @@ it('clone, npm install, npx flurry-relay --version/--help, a relay from FLURRY_*
   dir = mkdtempSync(join(tmpdir(), 'flurry-clone-'))
   const clone = join(dir, 'flurry')
   run('git', ['clone', '--quiet', REPO, clone], dir)
-  run('npm', ['install', '--no-audit', '--no-fund'], clone, 360_000)
+  try {
+    run('npm', ['install', '--no-audit', '--no-fund'], clone, 360_000)
+  } catch (err) {
+    // The lockfile has no tarball URLs (omit-lockfile-registry-resolved), so npm needs
+    // each package's registry metadata from its cache: an online `npm ci` puts it there.
+    const text = String((err as { stderr?: string }).stderr ?? err)
+    if (text.includes('ENOTCACHED')) throw new Error(`npm's cache lacks a package (run npm ci once, online): ${text}`)
+    throw err
+  }
 
   expect(run('npx', ['flurry-relay', '--version'], clone).trim()).toBe('0.1.0')
   const help = run('npx', ['flurry-relay', '--help'], clone)
