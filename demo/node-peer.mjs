@@ -37,6 +37,8 @@ try {
   console.error(`cannot connect: ${short(err)}`)
   process.exit(1)
 }
+// The demo's tabs show this process by its nickname (see nickOf in public/app.js).
+node.global.register(`who:${node.id}:${nickArg}`, inbox)
 
 async function join() {
   if (node.global.whereis(name) === undefined) {
@@ -49,9 +51,10 @@ async function join() {
   console.log(`joined ${name} as ${nickArg} (${reply.members.length} members); type to post`)
 }
 
-// Follow the room when its owner changes (a tab took it over).
-node.global.on('register', (n) => {
-  if (n === name) join().catch((err) => console.error(`cannot rejoin: ${short(err)}`))
+// Follow the room when another node takes it over. A room this process creates is
+// joined by join() itself: following that registration too would join it twice.
+node.global.on('register', (n, pid) => {
+  if (n === name && pid.node !== node.id) join().catch((err) => console.error(`cannot rejoin: ${short(err)}`))
 })
 let leaving = false
 node.global.on('unregister', (n, _pid, reason) => {

@@ -265,7 +265,7 @@ function renderRooms() {
     if (r?.closed) badges.push(h('span', { class: 'badge badge--closed' }, 'closed'))
     else if (r?.joined) badges.push(h('span', { class: 'badge badge--joined' }, 'joined'))
     if (r?.unread) badges.push(h('span', { class: 'badge badge--unread', 'aria-label': `${r.unread} unread` }, String(r.unread)))
-    const owner = pid ? (pid.node === node.id ? 'this tab' : splitId(pid.node)[0] + '@' + splitId(pid.node)[1].slice(0, 6)) : 'no owner'
+    const owner = pid ? (pid.node === node.id ? 'this tab' : nickOf(pid.node) ?? splitId(pid.node)[0] + '@' + splitId(pid.node)[1].slice(0, 6)) : 'no owner'
     return h('li', { dataset: { testid: 'room-item', room: name } },
       h('button', {
         type: 'button',
@@ -314,7 +314,7 @@ function renderChat() {
   else if (pid) {
     const who = r.members.map((m) => m.nick)
     info.replaceChildren(
-      h('span', {}, r.owned ? 'owned by this tab' : 'owned by '), r.owned ? '' : nodeLabel(pid.node, { short: true }),
+      h('span', {}, r.owned ? 'owned by this tab' : `owned by ${nickOf(pid.node) ?? ''} `), r.owned ? '' : nodeLabel(pid.node, { short: true }),
       h('span', { class: 'sep', 'aria-hidden': 'true' }, ' · '),
       h('span', { title: who.join(', ') }, `${who.length} member${who.length === 1 ? '' : 's'}${who.length ? ': ' + who.slice(0, 4).join(', ') + (who.length > 4 ? '…' : '') : ''}`))
   } else info.textContent = ''
@@ -360,6 +360,29 @@ function renderMessage(m) {
     h('p', { class: 'msg-text' }, m.text))
 }
 
+// ---- nicknames: every node registers `who:<node id>:<nick>` for its inbox ------------------
+
+const WHO_PREFIX = 'who:'
+const whoName = (id, nickname) => `${WHO_PREFIX}${id}:${nickname}`
+
+/** The nickname a node registered, from the global names (node ids contain no ':'). */
+function nickOf(id) {
+  const prefix = `${WHO_PREFIX}${id}:`
+  const name = node?.global.names().find((n) => n.startsWith(prefix))
+  return name === undefined ? null : name.slice(prefix.length)
+}
+
+let whoRegistered = null
+
+/** Registers this tab's nickname (and drops the old one): other nodes show it. */
+function claimNick() {
+  if (!node || !inbox) return
+  const next = whoName(node.id, nick)
+  if (whoRegistered === next) return
+  if (whoRegistered !== null) node.global.unregister(whoRegistered)
+  whoRegistered = node.global.register(next, inbox) ? next : null
+}
+
 function nodeKind(id) {
   const [name] = splitId(id)
   return name === 'relay' ? 'relay' : name === 'tab' ? 'tab' : 'node'
@@ -373,15 +396,19 @@ function renderNodes() {
   others.sort((a, b) => order[nodeKind(a)] - order[nodeKind(b)] || a.localeCompare(b))
   const owned = new Map()
   for (const n of node.global.names()) {
+    if (n.startsWith(WHO_PREFIX)) continue
     const pid = node.global.whereis(n)
     if (pid) owned.set(pid.node, (owned.get(pid.node) ?? 0) + 1)
   }
   byTestId('nodes-count').textContent = String(others.length + 1)
   const row = (id, self) => {
     const count = owned.get(id) ?? 0
-    return h('li', { class: `node-row${self ? ' is-self' : ''}`, dataset: { node: id, self: self ? 'true' : undefined } },
+    const nickname = self ? nick : nickOf(id)
+    return h('li', { class: `node-row${self ? ' is-self' : ''}`, dataset: { node: id, ...(self ? { self: 'true' } : {}), ...(nickname ? { nick: nickname } : {}) } },
       h('span', { class: `kind kind--${nodeKind(id)}` }, nodeKind(id)),
-      nodeLabel(id),
+      h('span', { class: 'node-who' },
+        nickname ? h('span', { class: 'node-nick', 'data-testid': 'node-nick' }, nickname) : null,
+        nodeLabel(id, { short: nickname !== null })),
       h('span', { class: 'node-extra' }, self ? 'this tab' : id === homeId ? 'home' : count ? `${count} name${count === 1 ? '' : 's'}` : ''))
   }
   list.replaceChildren(row(node.id, true), ...others.map((id) => row(id, false)))
@@ -390,7 +417,8 @@ function renderNodes() {
 function renderNames() {
   const list = byTestId('names-list')
   if (!node) return
-  const names = node.global.names()
+  // Nicknames are global names too, shown in the Nodes panel instead.
+  const names = node.global.names().filter((n) => !n.startsWith(WHO_PREFIX))
   byTestId('names-count').textContent = names.length ? String(names.length) : ''
   if (names.length === 0) {
     list.replaceChildren(h('li', { class: 'empty' }, 'No global names yet.'))
@@ -805,6 +833,8 @@ function setNick(value) {
   if (next === nick) return
   nick = next
   sessionStorage.setItem(NICK_KEY, next)
+  claimNick()
+  invalidate('nodes')
   for (const r of rooms.values()) if (r.joined && !r.closed) void joinRoom(r.name, { quiet: true })
   invalidate('chat')
 }
@@ -863,6 +893,14 @@ function wireUi() {
   byTestId('takeover-button').addEventListener('click', () => selected && void takeOver(selected))
   byTestId('dismiss-button').addEventListener('click', () => selected && leaveRoom(selected))
   byTestId('open-tab').addEventListener('click', () => window.open(location.href, '_blank'))
+  // Phones: the event log opens as a drawer under the chat, both in view.
+  const logToggle = byTestId('log-toggle')
+  logToggle.addEventListener('click', () => {
+    const open = document.body.classList.toggle('log-open')
+    logToggle.setAttribute('aria-expanded', String(open))
+    logToggle.textContent = open ? 'Hide log' : 'Log'
+    if (open) byTestId('chat-panel').scrollIntoView({ block: 'start' })
+  })
   byTestId('clear-log').addEventListener('click', () => {
     events.length = 0
     byTestId('event-log').replaceChildren()
@@ -917,6 +955,7 @@ async function boot() {
   nick = cleanNick(sessionStorage.getItem(NICK_KEY), defaultNick(node.id))
   byTestId('nick-input').value = nick
   inbox = node.spawn(inboxBody)
+  claimNick()
   wireNode()
   wireUi()
   invalidate('conn', 'rooms', 'chat', 'nodes', 'names')

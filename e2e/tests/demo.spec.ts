@@ -3,11 +3,15 @@
  * room, post in it from both tabs, close the tab that owns it, take it over from the
  * other. Screenshots of each step are attached to the HTML report.
  */
+import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { Page, TestInfo } from '@playwright/test'
-import { expect, test } from './support/fixtures.js'
+import { COOKIE, expect, test } from './support/fixtures.js'
 import { RELAY_PUBLIC } from './support/routes.mjs'
+
+const NODE_PEER = fileURLToPath(new URL('../../demo/node-peer.mjs', import.meta.url))
 
 interface DemoState {
   id: string | null
@@ -110,4 +114,69 @@ test('demo: create a room, post from two tabs, close the owner, take over', asyn
   await cItem.getByRole('button').click()
   await expect.poll(() => texts(c, 'lobby')).toEqual(['hello from B', 'hi B, this is A', 'B owns the lobby now'])
   await snap(info, '4 taken over; a new tab joined', b, c)
+})
+
+test('demo on a phone: nodes by nickname, a node-peer joins its new room once, the log beside the chat, /status', async ({ relay, browser }, info) => {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true })
+  const peer = spawn(process.execPath, [NODE_PEER, 'phones', 'pi', relay.wsUrl], {
+    env: { ...process.env, FLURRY_COOKIE: COOKIE },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
+  let out = ''
+  peer.stdout.setEncoding('utf8').on('data', (d: string) => (out += d))
+  try {
+    await expect.poll(() => out, { timeout: 15_000 }).toMatch(/joined room:phones as pi/)
+    const page = await context.newPage()
+    const notFound: string[] = []
+    page.on('response', (r) => {
+      if (r.status() === 404) notFound.push(r.url())
+    })
+    await openDemo(page, relay.url)
+    await page.getByTestId('nick-input').fill('ada')
+    await page.getByTestId('nick-input').press('Enter')
+
+    // Nodes by nickname: the node-peer's, and this tab's own.
+    await expect(page.locator('[data-testid="nodes-list"] [data-nick="pi"]')).toContainText('pi')
+    await expect(page.locator('[data-testid="nodes-list"] [data-self="true"]')).toHaveAttribute('data-nick', 'ada')
+    await expect.poll(() => relay.node.global.names()).toContain(`who:${(await state(page)).id}:ada`)
+
+    // Post in the node-peer's room; the node-peer prints it, having joined once.
+    const item = page.locator('[data-testid="room-item"][data-room="phones"]')
+    await item.getByRole('button').click()
+    await page.getByTestId('post-input').fill('from a phone')
+    await page.getByTestId('send-button').click()
+    await expect.poll(() => out).toMatch(/ada: from a phone/)
+    expect(out.match(/^joined room:phones/gm)).toHaveLength(1)
+
+    // The event log opens as a drawer: it and the chat's input are both on screen.
+    await expect(page.getByTestId('event-log')).not.toBeInViewport()
+    await page.getByTestId('log-toggle').click()
+    await expect(page.getByTestId('event-log')).toBeInViewport()
+    await expect(page.getByTestId('post-input')).toBeInViewport()
+    await expect(page.getByTestId('messages')).toContainText('from a phone')
+    // Beside, not under: the drawer starts below the chat's input, and the messages
+    // show between the chat's head and the input.
+    const drawer = await page.locator('#event-log-panel').boundingBox()
+    const input = await page.getByTestId('post-input').boundingBox()
+    const messages = await page.getByTestId('messages').boundingBox()
+    expect(drawer !== null && input !== null && messages !== null).toBe(true)
+    expect(input!.y + input!.height).toBeLessThanOrEqual(drawer!.y)
+    expect(messages!.y).toBeGreaterThanOrEqual(0)
+    expect(messages!.height).toBeGreaterThan(100)
+    await info.attach('phone: chat and event log', { body: await page.screenshot(), contentType: 'image/png' })
+
+    // The status page is linked and loads without a missing favicon.
+    await expect(page.getByTestId('status-link')).toHaveAttribute('href', '/status')
+    const status = await context.newPage()
+    status.on('response', (r) => {
+      if (r.status() === 404) notFound.push(r.url())
+    })
+    await status.goto(relay.url + '/status')
+    await expect(status.locator('body')).toContainText(relay.node.id)
+    await status.waitForLoadState('networkidle')
+    expect(notFound).toEqual([])
+  } finally {
+    peer.kill('SIGTERM')
+    await context.close()
+  }
 })

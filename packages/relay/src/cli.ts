@@ -1,16 +1,44 @@
 #!/usr/bin/env node
 /**
  * flurry-relay: one log line per event worth a person's attention (listening,
- * nodeup/nodedown with the reason, refusals), exit 0 after a goodbye to every peer on
- * SIGINT/SIGTERM.
+ * nodeup/nodedown with the reason, refusals), as text or JSON; exit 0 after a goodbye
+ * to every peer on SIGINT/SIGTERM, 1 when the relay cannot start, 2 for bad input.
  */
-import type { LogLevel } from '@flurry/core'
-import { USAGE, parseArgs } from './cli-args.js'
+import { readFileSync } from 'node:fs'
+import { FlurryError } from '@flurry/core'
+import { USAGE, parseArgs, type CliLogLevel, type LogFormat } from './cli-args.js'
 import { startRelay } from './relay.js'
 
-function line(level: LogLevel | 'event', message: string): void {
-  const out = level === 'error' ? process.stderr : process.stdout
-  out.write(`${new Date().toISOString()} ${level.padEnd(5)} ${message}\n`)
+const RANK: Record<CliLogLevel, number> = { error: 0, warn: 1, info: 2 }
+
+type Line = (level: CliLogLevel, message: string, fields?: Record<string, unknown>) => void
+
+function logTo(format: LogFormat, minimum: CliLogLevel): Line {
+  return (level, message, fields) => {
+    if (RANK[level] > RANK[minimum]) return
+    const out = level === 'error' ? process.stderr : process.stdout
+    const time = new Date().toISOString()
+    if (format === 'json') out.write(`${JSON.stringify({ time, level, msg: message, ...fields })}\n`)
+    else out.write(`${time} ${(fields?.event !== undefined ? 'event' : level).padEnd(5)} ${message}\n`)
+  }
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+  return pkg.version
+}
+
+/** One line on stderr and the exit code: 2 for bad input, 1 for anything else. */
+function fail(message: string, code: 1 | 2): void {
+  process.stderr.write(`flurry-relay: ${message}\n`)
+  process.exitCode = code
+}
+
+/** A listen failure (port in use, no such address) is 1; a bad option value is 2. */
+function exitCodeOf(err: unknown): 1 | 2 {
+  const cause = (err as { cause?: { code?: unknown } }).cause
+  if (typeof cause?.code === 'string' && cause.code.startsWith('E')) return 1
+  return err instanceof FlurryError && err.code === 'BAD_ARGUMENT' ? 2 : 1
 }
 
 async function main(): Promise<void> {
@@ -19,21 +47,31 @@ async function main(): Promise<void> {
     process.stdout.write(USAGE)
     return
   }
-  if ('error' in args) {
-    process.stderr.write(`flurry-relay: ${args.error}\n\n${USAGE}`)
-    process.exitCode = 2
+  if ('version' in args) {
+    process.stdout.write(`${version()}\n`)
     return
   }
-  const relay = await startRelay({ ...args.init, logger: (level, message) => line(level, message) })
+  if ('error' in args) {
+    fail(`${args.error} (--help lists the options)`, 2)
+    return
+  }
+  const line = logTo(args.logFormat, args.logLevel)
+  let relay
+  try {
+    relay = await startRelay({ ...args.init, logger: (level, message, fields) => line(level, message, fields) })
+  } catch (err) {
+    fail((err as Error).message ?? String(err), exitCodeOf(err))
+    return
+  }
   const node = relay.node
-  node.on('nodeup', (id) => line('event', `nodeup ${id}`))
-  node.on('nodedown', (id, reason) => line('event', `nodedown ${id} (${reason})`))
-  line('info', `relay ${node.id} listening on ${relay.url} (WebSocket ${relay.wsUrl})`)
+  node.on('nodeup', (id) => line('info', `nodeup ${id}`, { event: 'nodeup', node: id }))
+  node.on('nodedown', (id, reason) => line('info', `nodedown ${id} (${reason})`, { event: 'nodedown', node: id, reason }))
+  line('info', `relay ${node.id} listening on ${relay.url} (WebSocket ${relay.wsUrl})`, { id: node.id, url: relay.url, wsUrl: relay.wsUrl })
   let stopping = false
   const stop = (signal: string) => {
     if (stopping) return
     stopping = true
-    line('info', `${signal}: saying goodbye to ${node.nodes().length} nodes`)
+    line('info', `${signal}: saying goodbye to ${node.nodes().length} nodes`, { signal })
     relay.close().then(
       () => process.exit(0),
       (err: unknown) => {
@@ -47,6 +85,5 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`flurry-relay: ${(err as Error).message ?? String(err)}\n`)
-  process.exit(1)
+  fail((err as Error).message ?? String(err), 1)
 })

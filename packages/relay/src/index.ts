@@ -12,4 +12,4 @@
 export { startRelay, health, status } from './relay.js'
 export type { Relay, RelayInit, RelayRoute } from './relay.js'
 export { parseArgs, USAGE } from './cli-args.js'
-export type { RelayArgs } from './cli-args.js'
+export type { RelayArgs, RelayCliOptions, LogFormat, CliLogLevel } from './cli-args.js'

@@ -7,16 +7,18 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { FlurryError, createNode, type FlurryNode, type Logger, type NodeInit } from '@flurry/core'
-import { dialWebSocket, listenWebSocket } from '@flurry/ws'
+import { listenWebSocket } from '@flurry/ws'
 import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { relayMetrics, type RelayMetrics } from './metrics.js'
 import { statusPage } from './status-page.js'
 import { StaticFiles } from './static.js'
 
 /** Where the build puts the browser bundle and the demo (from src/ or dist/ alike). */
 const DEFAULT_PUBLIC = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'public')
 
+/** The options of startRelay: only `cookie` is required. */
 export interface RelayInit {
   /** @default '127.0.0.1' */
   host?: string
@@ -35,6 +37,12 @@ export interface RelayInit {
   /** Origin allowlist for WebSocket upgrades (browsers send Origin; Node peers do not). */
   origins?: string[]
   /**
+   * Origins whose pages may fetch /flurry.js (and its source map) across origins: the
+   * `Access-Control-Allow-Origin` answer; `'*'` allows any.
+   * @default the `origins` list (none when that is unset)
+   */
+  cors?: string[]
+  /**
    * The WebSocket URL other relays dial, when it is not the bound address (a
    * wildcard host such as 0.0.0.0, a proxy or TLS terminator in front).
    * @default ws://<bound address>:<port>/flurry
@@ -48,7 +56,9 @@ export interface RelayInit {
   allowClientExits?: boolean
   /** @default 1000 */
   maxClockOffsetMs?: number
+  /** How often the relay pings its peers and clients. @default 1000 */
   heartbeatIntervalMs?: number
+  /** Silence after which a session is closed and its node reported down. @default 5000 */
   heartbeatTimeoutMs?: number
   /** One call per event worth a person's attention. @default quiet */
   logger?: Logger
@@ -71,6 +81,7 @@ export interface RelayInit {
 /** Handles a request and returns true, or returns false to let the next route try. */
 export type RelayRoute = (req: IncomingMessage, res: ServerResponse, relay: Relay) => boolean | Promise<boolean>
 
+/** A running relay: see startRelay. */
 export interface Relay {
   /** The relay's own node: it can host actors and names. */
   readonly node: FlurryNode
@@ -82,6 +93,13 @@ export interface Relay {
   close(): Promise<void>
 }
 
+/**
+ * Starts a relay: a peer listening for WebSocket sessions at `/flurry` on its own HTTP
+ * server, dialing `peers` in the background, and answering /healthz, /metrics, /status
+ * and the static files on the same port.
+ * @returns once it listens. Rejects with FlurryError `BAD_ARGUMENT` for a missing
+ * cookie, an invalid option, or a port it cannot bind (the system error as `cause`).
+ */
 export async function startRelay(init: RelayInit): Promise<Relay> {
   if (init === null || typeof init !== 'object' || typeof init.cookie !== 'string' || init.cookie === '') {
     throw new FlurryError('BAD_ARGUMENT', 'startRelay needs a cookie')
@@ -104,7 +122,8 @@ export async function startRelay(init: RelayInit): Promise<Relay> {
   })
   const publicDir = init.publicDir === undefined ? DEFAULT_PUBLIC : init.publicDir
   const files = publicDir !== null && existsSync(publicDir) ? new StaticFiles(publicDir) : null
-  const routes = [...(init.routes ?? []), builtins(files, init.devCookie)]
+  const metrics = relayMetrics(node)
+  const routes = [...(init.routes ?? []), builtins(files, init.devCookie, init.cors ?? init.origins ?? [], metrics)]
   let relay!: Relay
   const server: Server = createServer((req, res) => {
     void handle(req, res, routes, relay).catch((err: unknown) => {
@@ -114,9 +133,10 @@ export async function startRelay(init: RelayInit): Promise<Relay> {
     })
   })
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new FlurryError('BAD_ARGUMENT', `cannot listen on ${host}:${port}: ${err.code ?? err.message}`, { cause: err })),
-    )
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      metrics.close()
+      reject(new FlurryError('BAD_ARGUMENT', `cannot listen on ${host}:${port}: ${err.code ?? err.message}`, { cause: err }))
+    })
     server.listen(port, host, () => resolve())
   })
   const address = server.address() as AddressInfo
@@ -133,6 +153,7 @@ export async function startRelay(init: RelayInit): Promise<Relay> {
       }),
     )
   } catch (err) {
+    metrics.close()
     server.close()
     await node.close()
     throw err
@@ -142,7 +163,7 @@ export async function startRelay(init: RelayInit): Promise<Relay> {
   server.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
     if ((req.url ?? '/').split('?')[0] !== '/flurry') refuseUpgrade(socket, 404, 'Not Found')
   })
-  for (const peer of init.peers ?? []) node.core.addPeer(dialWebSocket(peer))
+  for (const peer of init.peers ?? []) node.addPeer(peer)
   let closing: Promise<void> | null = null
   relay = {
     node,
@@ -150,6 +171,7 @@ export async function startRelay(init: RelayInit): Promise<Relay> {
     wsUrl: listener.url,
     close() {
       closing ??= (async () => {
+        metrics.close()
         await node.close()
         await listener.close()
         server.closeAllConnections()
@@ -172,8 +194,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, routes: RelayRo
   res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n')
 }
 
-/** /healthz, /status(.json), /config.json (dev), and the static files (demo at /). */
-function builtins(files: StaticFiles | null, devCookie: string | undefined): RelayRoute {
+/** /healthz, /metrics, /status(.json), /config.json (dev), and the static files (demo at /). */
+function builtins(files: StaticFiles | null, devCookie: string | undefined, cors: string[], metrics: RelayMetrics): RelayRoute {
   return (req, res, relay) => {
     const path = (req.url ?? '/').split('?')[0] as string
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -181,6 +203,11 @@ function builtins(files: StaticFiles | null, devCookie: string | undefined): Rel
       return true
     }
     if (path === '/healthz') return json(res, health(relay))
+    if (path === '/metrics') return metrics.render().then((text) => {
+      res.writeHead(200, { 'content-type': metrics.contentType, 'cache-control': 'no-store' })
+      res.end(req.method === 'HEAD' ? undefined : text)
+      return true
+    })
     if (path === '/status.json') return json(res, status(relay))
     if (path === '/config.json') return json(res, devCookie === undefined ? {} : { cookie: devCookie, dev: true })
     if (path === '/status' || (path === '/' && (files === null || !files.has('/index.html')))) {
@@ -188,9 +215,21 @@ function builtins(files: StaticFiles | null, devCookie: string | undefined): Rel
       res.end(statusPage())
       return true
     }
+    if (path === '/flurry.js' || path === '/flurry.js.map') allowOrigin(req, res, cors)
     if (files !== null) return files.serve(req, res, path === '/' ? '/index.html' : path)
     return false
   }
+}
+
+/** CORS for the bundle: a page of an allowed origin may import it. */
+function allowOrigin(req: IncomingMessage, res: ServerResponse, cors: string[]): void {
+  if (cors.includes('*')) {
+    res.setHeader('access-control-allow-origin', '*')
+    return
+  }
+  res.setHeader('vary', 'Origin')
+  const origin = req.headers.origin
+  if (origin !== undefined && cors.includes(origin)) res.setHeader('access-control-allow-origin', origin)
 }
 
 function json(res: ServerResponse, body: unknown): true {
@@ -206,18 +245,18 @@ export function health(relay: Relay): { id: string; nodes: number; names: number
     id: node.id,
     nodes: node.nodes().length,
     names: node.global.names().length,
-    unreachable: node.core.mesh.unreachable().map((p) => p.url),
+    unreachable: node.peers().filter((p) => !p.reachable).map((p) => p.url),
   }
 }
 
-/** GET /status.json: what the status page shows. */
+/** GET /status.json: what the status page shows (nodes, unreachable peers, names). */
 export function status(relay: Relay): unknown {
   const node = relay.node
   return {
     id: node.id,
     url: relay.url,
     nodes: node.nodes().sort(),
-    unreachable: node.core.mesh.unreachable(),
+    unreachable: node.peers().filter((p) => !p.reachable).map(({ url, id }) => ({ url, id })),
     names: node.global.names().map((name) => {
       const pid = node.global.whereis(name)
       return { name, pid: pid?.toString() ?? null, node: pid?.node ?? null }

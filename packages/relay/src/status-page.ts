@@ -6,6 +6,7 @@ export function statusPage(): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Flurry relay</title>
+<link rel="icon" href="data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 32 32'%3E%3Ccircle cx='16' cy='16' r='14' fill='%2323408e'/%3E%3C/svg%3E">
 <style>
   :root { font-family: system-ui, -apple-system, Segoe UI, Roboto, sans-serif; color: #1d2330; background: #f5f6f8; }
   body { margin: 0 auto; max-width: 960px; padding: 24px 16px; }

@@ -98,6 +98,63 @@ describe('relay mesh', () => {
   })
 })
 
+describe('relay /metrics', () => {
+  /** The value of a sample line `name{labels} value` in the exposition text. */
+  function sample(text: string, series: string): number | undefined {
+    const line = text.split('\n').find((l) => l.startsWith(`${series} `))
+    return line === undefined ? undefined : Number(line.slice(series.length + 1))
+  }
+
+  it('exposes node.stats() and the event-loop lag in the Prometheus text format', async () => {
+    const r = await relay()
+    const c = await node('cluster')
+    await c.connect(dialWebSocket(r.wsUrl))
+    c.global.register('svc:m', c.spawn(async (ctx) => void (await ctx.receive())))
+    await expect.poll(() => r.node.global.names().length, { timeout: 5000 }).toBe(1)
+    const wrong = await node('not-the-cookie', 'w')
+    await expect(wrong.connect(dialWebSocket(r.wsUrl))).rejects.toMatchObject({ code: 'AUTH_FAILED' })
+
+    const res = await fetch(`${r.url}/metrics`)
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/)
+    const text = await res.text()
+    expect(text).toContain('# TYPE flurry_received_bytes_total counter')
+    expect(sample(text, 'flurry_nodes')).toBe(1)
+    expect(sample(text, 'flurry_clients')).toBe(1)
+    expect(sample(text, 'flurry_peers')).toBe(0)
+    expect(sample(text, 'flurry_names')).toBe(1)
+    expect(sample(text, 'flurry_sessions')).toBe(1)
+    expect(sample(text, 'flurry_refusals_total{code="AUTH_FAILED"}')).toBe(1)
+    expect(sample(text, 'flurry_handshake_failures_total')).toBe(1)
+    expect(sample(text, 'flurry_slow_consumer_drops_total')).toBe(0)
+    for (const dir of ['received', 'sent']) {
+      expect(sample(text, `flurry_${dir}_bytes_total`)).toBeGreaterThan(100)
+      expect(sample(text, `flurry_${dir}_frames_total`)).toBeGreaterThan(2)
+    }
+    expect(sample(text, 'flurry_event_loop_lag_seconds{quantile="0.99"}')).toBeGreaterThan(0)
+
+    const stats = r.node.stats()
+    expect(stats.bytesIn).toBeGreaterThanOrEqual(sample(text, 'flurry_received_bytes_total') as number)
+    expect(stats).toMatchObject({ nodes: 1, clients: 1, peers: 0, names: 1, refusals: { AUTH_FAILED: 1 } })
+    expect(c.stats()).toMatchObject({ nodes: 1, clients: 0, peers: 0, sessions: 1 })
+    expect(c.stats().bytesOut).toBeGreaterThan(0)
+  })
+})
+
+describe('relay CORS for /flurry.js', () => {
+  it('answers allowed origins (default: the origins list), not others', async () => {
+    const r = await relay({ origins: ['https://app.example'] })
+    const ok = await fetch(`${r.url}/flurry.js`, { headers: { origin: 'https://app.example' } })
+    expect(ok.headers.get('access-control-allow-origin')).toBe('https://app.example')
+    const other = await fetch(`${r.url}/flurry.js`, { headers: { origin: 'https://evil.example' } })
+    expect(other.status).toBe(200)
+    expect(other.headers.get('access-control-allow-origin')).toBeNull()
+    const any = await relay({ cors: ['*'] })
+    const star = await fetch(`${any.url}/flurry.js`, { headers: { origin: 'https://anyone.example' } })
+    expect(star.headers.get('access-control-allow-origin')).toBe('*')
+  })
+})
+
 describe('relay client policy', () => {
   it('clients may prove the clientCookie; peers may not', async () => {
     const r = await relay({ clientCookie: 'for-pages' })
@@ -135,8 +192,12 @@ describe('flurry-relay arguments', () => {
         peers: ['ws://127.0.0.1:1/flurry', 'ws://127.0.0.1:2/flurry'],
         origins: ['https://a'],
       },
+      logLevel: 'info',
+      logFormat: 'text',
     })
     expect(parseArgs(['--help'])).toEqual({ help: true })
+    expect(parseArgs(['-h'])).toEqual({ help: true })
+    expect(parseArgs(['--version'])).toEqual({ help: false, version: true })
     expect(parseArgs([])).toMatchObject({ help: false, error: expect.stringContaining('cookie') })
     expect(parseArgs(['--cookie', 's', '--port', 'abc'])).toMatchObject({ error: expect.stringContaining('--port') })
     expect(parseArgs(['--cookie', 's', '--bogus'])).toMatchObject({ error: expect.stringContaining('bogus') })
@@ -144,5 +205,63 @@ describe('flurry-relay arguments', () => {
     expect(parseArgs(['--cookie', 's', '--public-url', 'ws://r1.internal:8080/flurry'])).toMatchObject({
       init: { publicUrl: 'ws://r1.internal:8080/flurry' },
     })
+  })
+
+  it('reads every option from the environment; flags win', () => {
+    const env = {
+      FLURRY_COOKIE: 'c',
+      FLURRY_HOST: '0.0.0.0',
+      FLURRY_PORT: '9000',
+      FLURRY_PEERS: 'ws://a:1/flurry, ws://b:2/flurry',
+      FLURRY_NAME: 'edge',
+      FLURRY_CLIENT_COOKIE: 'pages',
+      FLURRY_ORIGINS: 'https://x,https://y',
+      FLURRY_CORS: '*',
+      FLURRY_PUBLIC_URL: 'ws://edge:9000/flurry',
+      FLURRY_PUBLIC_DIR: 'none',
+      FLURRY_MAX_NAMES_PER_CLIENT: '5',
+      FLURRY_MAX_CLOCK_OFFSET_MS: '200',
+      FLURRY_HEARTBEAT_INTERVAL_MS: '500',
+      FLURRY_HEARTBEAT_TIMEOUT_MS: '3000',
+      FLURRY_LOG_LEVEL: 'warn',
+      FLURRY_LOG_FORMAT: 'json',
+    }
+    expect(parseArgs([], env)).toEqual({
+      help: false,
+      init: {
+        cookie: 'c',
+        host: '0.0.0.0',
+        port: 9000,
+        peers: ['ws://a:1/flurry', 'ws://b:2/flurry'],
+        name: 'edge',
+        clientCookie: 'pages',
+        origins: ['https://x', 'https://y'],
+        cors: ['*'],
+        publicUrl: 'ws://edge:9000/flurry',
+        publicDir: null,
+        maxNamesPerClient: 5,
+        maxClockOffsetMs: 200,
+        heartbeatIntervalMs: 500,
+        heartbeatTimeoutMs: 3000,
+      },
+      logLevel: 'warn',
+      logFormat: 'json',
+    })
+    expect(parseArgs(['--port', '9001', '--peer', 'ws://c:3/flurry', '--log-level', 'error', '--public-dir', '/srv/www'], env)).toMatchObject({
+      init: { port: 9001, peers: ['ws://c:3/flurry'], publicDir: '/srv/www' },
+      logLevel: 'error',
+    })
+  })
+
+  it('says what is wrong with a value, in one line', () => {
+    expect(parseArgs(['--cookie', 's', '--port', '-1'])).toEqual({ help: false, error: '--port needs a port number from 0 to 65535 (got "-1")' })
+    expect(parseArgs(['--cookie', 's'], { FLURRY_PORT: '70000' })).toEqual({
+      help: false,
+      error: 'FLURRY_PORT needs a port number from 0 to 65535 (got "70000")',
+    })
+    expect(parseArgs(['--cookie', 's', '--log-format', 'xml'])).toMatchObject({ error: expect.stringContaining('text, json') })
+    expect(parseArgs(['--cookie', 's', '--log-level', 'debug'])).toMatchObject({ error: expect.stringContaining('--log-level') })
+    const bogus = parseArgs(['--cookie', 's', '--bogus'])
+    expect('error' in bogus && !bogus.error.includes('\n')).toBe(true)
   })
 })

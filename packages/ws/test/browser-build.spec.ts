@@ -24,14 +24,15 @@ function bareImports(entry: string): Set<string> {
 }
 
 describe('the browser build', () => {
-  it('is what the browser export condition selects', () => {
+  it('is what the browser export condition selects, with its own types (and at @flurry/ws/browser)', () => {
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
-      exports: { '.': Record<string, string> }
+      exports: Record<string, Record<string, unknown>>
     }
-    const conditions = Object.keys(pkg.exports['.'])
-    expect(conditions[0]).toBe('types')
-    expect(pkg.exports['.'].browser).toBe('./dist/index.browser.js')
-    expect(conditions.indexOf('browser')).toBeLessThan(conditions.indexOf('default'))
+    const browser = { types: './dist/index.browser.d.ts', default: './dist/index.browser.js' }
+    // First: a bundler or TypeScript with the browser condition never sees the Node build's types.
+    expect(Object.keys(pkg.exports['.'] as object)).toEqual(['browser', 'types', 'default'])
+    expect(pkg.exports['.']?.browser).toEqual(browser)
+    expect(pkg.exports['./browser']).toEqual(browser)
   })
 
   it('imports neither ws nor node:* and has no listener', async () => {

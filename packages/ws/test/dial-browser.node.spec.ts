@@ -2,7 +2,8 @@
 // implements the same WHATWG interface), against the real listener.
 import { isFlurryError } from '@flurry/core'
 import type { Link, Listener } from '@flurry/core'
-import { linkSuite, waitFor } from '@flurry/core/testing'
+import { waitFor } from '@flurry/core/testing'
+import { linkSuite } from '@flurry/core/testing/suites'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket as WsWebSocket } from 'ws'
 import { dialWebSocket } from '../src/index.browser.js'

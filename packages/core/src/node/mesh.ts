@@ -2,7 +2,8 @@
  * Peers form a full mesh, like Erlang distribution: on session up each side sends its
  * peer list and each dials the peers it does not know; simultaneous dials end in one
  * session per pair (the one the smaller id dialed); lost peers are redialed with
- * backoff, forever, at their listen URL.
+ * backoff, forever, at their listen URL. A learned peer that said goodbye (its node
+ * closed) is forgotten; configured ones (addPeer, connect) are redialed still.
  */
 import type { TimerHandle } from '../base/index.js'
 import { Deferred, FlurryError } from '../base/index.js'
@@ -11,6 +12,9 @@ import type { Session } from '../session/index.js'
 import { peersFrame, readPeers } from '../wire/index.js'
 import { stateOf } from './conn.js'
 import type { NodeCore } from './node.js'
+
+/** How many departed peer ids a node remembers. */
+const MAX_DEPARTED = 1024
 
 interface PeerEntry {
   url: string
@@ -21,6 +25,20 @@ interface PeerEntry {
   attempt: number
   timer: TimerHandle | undefined
   dialing: boolean
+  /** Given by the user (addPeer, connect), not learned from a peer list. */
+  configured: boolean
+}
+
+/** A peer as node.peers() reports it. */
+export interface PeerInfo {
+  /** The URL it is dialed at. */
+  url: string
+  /** Its node id, once reached (or named in another peer's list); else null. */
+  id: string | null
+  /** An open session to it now. */
+  reachable: boolean
+  /** Given to addPeer/connect (redialed even after it said goodbye), not learned. */
+  configured: boolean
 }
 
 export class Mesh {
@@ -28,6 +46,12 @@ export class Mesh {
   #byUrl = new Map<string, PeerEntry>()
   #waiters = new Map<string, Deferred<void>[]>()
   #graceTimers = new Map<string, TimerHandle>()
+  /**
+   * Ids of peers that closed on purpose: a peer list sent before the goodbye reached
+   * its sender may still name one, and must not teach it back. Ids are per
+   * incarnation (a restart has a new one), so this never hides a live peer.
+   */
+  #departed = new Set<string>()
   #stopped = false
 
   constructor(node: NodeCore) {
@@ -43,7 +67,12 @@ export class Mesh {
     const entry = this.#entry(s.remoteUrl ?? dialer.target)
     entry.dialer = dialer
     entry.id = id
-    if (dialer.target !== entry.url) this.#entry(dialer.target).alias = entry.url
+    entry.configured = true
+    if (dialer.target !== entry.url) {
+      const given = this.#entry(dialer.target)
+      given.alias = entry.url
+      given.configured = true
+    }
     await this.#waitReady(id)
     return id
   }
@@ -56,13 +85,14 @@ export class Mesh {
   addPeer(dialer: Dialer): void {
     const e = this.#entry(dialer.target)
     e.dialer = dialer
+    e.configured = true
     if (!e.dialing && e.timer === undefined) void this.#dial(e)
   }
 
   #entry(url: string): PeerEntry {
     let e = this.#byUrl.get(url)
     if (e === undefined) {
-      e = { url, dialer: null, id: null, alias: null, attempt: 0, timer: undefined, dialing: false }
+      e = { url, dialer: null, id: null, alias: null, attempt: 0, timer: undefined, dialing: false, configured: false }
       this.#byUrl.set(url, e)
     }
     return e
@@ -107,6 +137,7 @@ export class Mesh {
       stateOf(s).ready = est.ready
       if (existing.isOpen) existing.close('local', 'duplicate')
     }
+    this.#departed.delete(id)
     const grace = this.#graceTimers.get(id)
     if (grace !== undefined) {
       node.opts.clock.clearTimeout(grace)
@@ -146,21 +177,42 @@ export class Mesh {
         id,
         node.opts.clock.setTimeout(() => {
           this.#graceTimers.delete(id)
-          if (node.conns.get(id) === s) this.#down(s, reason)
+          if (node.conns.get(id) === s) this.#down(s, reason, detail)
         }, node.opts.handshakeTimeoutMs, true),
       )
       return
     }
-    this.#down(s, reason)
+    this.#down(s, reason, detail)
   }
 
-  #down(s: Session, reason: string): void {
+  #down(s: Session, reason: string, detail: string): void {
     const node = this.#node
     const id = s.remoteId
     node.conns.delete(id)
     node.members.notePeerDown(id, reason)
     node.members.recompute()
-    if (s.remoteUrl !== null) this.#schedule(this.#entry(s.remoteUrl))
+    if (s.remoteUrl === null) return
+    if (reason === 'goodbye' && detail === 'goodbye' && this.#forget(id, s.remoteUrl)) return
+    this.#schedule(this.#entry(s.remoteUrl))
+  }
+
+  /**
+   * A peer closed its node (GOODBYE 'goodbye'): forget it unless it was configured,
+   * so /healthz does not report a peer that left on purpose. True if forgotten.
+   */
+  #forget(id: string, url: string): boolean {
+    const entries = [...this.#byUrl.values()].filter((e) => e.url === url || e.alias === url || e.id === id)
+    if (entries.some((e) => e.configured)) return false
+    this.#departed.add(id)
+    // Bounded: the oldest go first (a Set iterates in insertion order).
+    if (this.#departed.size > MAX_DEPARTED) this.#departed.delete(this.#departed.values().next().value as string)
+    const clock = this.#node.opts.clock
+    for (const e of entries) {
+      if (e.timer !== undefined) clock.clearTimeout(e.timer)
+      e.timer = undefined
+      this.#byUrl.delete(e.url)
+    }
+    return true
   }
 
   onPeers(s: Session, frame: unknown[]): void {
@@ -171,7 +223,7 @@ export class Mesh {
   /** A peer heard of: dial it unless we have it. */
   learn(id: string, url: string): void {
     const node = this.#node
-    if (this.#stopped || id === node.id || url === node.listenUrl) return
+    if (this.#stopped || id === node.id || url === node.listenUrl || this.#departed.has(id)) return
     const e = this.#entry(url)
     e.id = id
     if (node.conns.get(id)?.isOpen === true) return
@@ -233,16 +285,24 @@ export class Mesh {
     return peersFrame(flat)
   }
 
-  /** Peers known by URL that have no session now (for /healthz). */
-  unreachable(): Array<{ url: string; id: string | null }> {
+  /** Every peer known by URL (configured or learned), and whether it is up now. */
+  peers(): PeerInfo[] {
     const up = new Set<string>()
     for (const s of this.#node.conns.values()) if (s.isOpen && s.remoteUrl !== null) up.add(s.remoteUrl)
-    const out: Array<{ url: string; id: string | null }> = []
-    for (const e of this.#byUrl.values()) {
-      if (up.has(e.url) || (e.alias !== null && up.has(e.alias))) continue
-      if (e.id === null || this.#node.conns.get(e.id)?.isOpen !== true) out.push({ url: e.url, id: e.id })
-    }
-    return out
+    return [...this.#byUrl.values()].map((e) => ({
+      url: e.url,
+      id: e.id,
+      reachable:
+        up.has(e.url) || (e.alias !== null && up.has(e.alias)) || (e.id !== null && this.#node.conns.get(e.id)?.isOpen === true),
+      configured: e.configured,
+    }))
+  }
+
+  /** Peers known by URL that have no session now (for /healthz). */
+  unreachable(): Array<{ url: string; id: string | null }> {
+    return this.peers()
+      .filter((p) => !p.reachable)
+      .map(({ url, id }) => ({ url, id }))
   }
 
   stop(): void {

@@ -21,6 +21,7 @@ import { RemoteLog, escapeLogText } from './remote-log.js'
 import { Replication } from './replication.js'
 import { Router } from './router.js'
 import type { SliceStore } from './slice-store.js'
+import { NodeCounters } from './stats.js'
 
 /** How long a home gathers clients joining or leaving before it tells everyone. */
 export const COALESCE_MS = 5
@@ -46,6 +47,8 @@ export class NodeCore {
   readonly events = new Emitter<NodeEvents>()
   /** Lines about what remotes did: escaped, `warn` at most, rate-limited per remote. */
   readonly remoteLog: RemoteLog
+  /** Traffic, refusals and failures since the start (node.stats()). */
+  readonly counters = new NodeCounters()
   role: 'peer' | 'client' = 'client'
   listenUrl: string | null = null
   readonly listeners: Array<{ spec: ListenerSpec; listener: Listener }> = []
@@ -77,6 +80,7 @@ export class NodeCore {
     this.store = store
     this.events.onError = (err) => this.log('error', `event handler threw: ${String(err)}`)
     this.remoteLog = new RemoteLog((level, message, fields) => this.log(level, message, fields), opts.clock)
+    this.events.on('error', (err) => this.counters.refused(err.code))
     this.members = new Membership(this)
     this.repl = new Replication(this)
     this.router = new Router(this)
@@ -257,6 +261,7 @@ export class NodeCore {
         handshakeTimeoutMs: o.handshakeTimeoutMs,
         maxFrameBytes: o.maxFrameBytes,
         maxBufferedBytes: o.maxBufferedBytes,
+        traffic: this.counters,
       },
       {
         onopen: (s) => this.#onOpen(s),
@@ -314,6 +319,7 @@ export class NodeCore {
 
   #onFail(s: Session, err: FlurryError): void {
     this.handshaking.delete(s)
+    if (!this.closing) this.counters.handshakeFailures++
     stateOf(s).opened.reject(err)
     stateOf(s).readyWait.reject(err)
     if (!stateOf(s).initiator) {
@@ -324,6 +330,7 @@ export class NodeCore {
 
   #onClose(s: Session, reason: CloseReason, detail: string): void {
     const st = stateOf(s)
+    if (reason === 'slow-consumer') this.counters.slowConsumerDrops++
     st.readyWait.reject(new FlurryError('CLOSED', `session to ${s.remoteId} closed before its first sync: ${detail}`))
     this.router.onConnClosed(s)
     this.repl.onConnClosed(s)

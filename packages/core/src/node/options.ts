@@ -4,18 +4,20 @@
 import { systemClock, type Clock, FlurryError, cryptoRandom, type RandomSource } from '../base/index.js'
 import { DEFAULT_MAX_FRAME_BYTES, PROTOCOL_VERSION_MAX, PROTOCOL_VERSION_MIN } from '../wire/index.js'
 
+/** How much a log line matters: 'error' is a bug (ours or in a hook), 'warn' a refusal or failure. */
 export type LogLevel = 'info' | 'warn' | 'error'
 /** Libraries stay quiet unless given a logger: one call per event worth a person's attention. */
 export type Logger = (level: LogLevel, message: string, fields?: Record<string, unknown>) => void
 
+/** The options of createNode: only `cookie` is required. */
 export interface NodeInit {
   /** Human label, the first part of node.id. @default 'node' */
   name?: string
   /** The shared cluster secret. Required. */
   cookie: string
-  /** @default 1000 */
+  /** How often a peer pings the sessions it drives. @default 1000 */
   heartbeatIntervalMs?: number
-  /** @default 5000 */
+  /** Silence after which a session is closed and its node reported down ('timeout'); at least heartbeatIntervalMs. @default 5000 */
   heartbeatTimeoutMs?: number
   /** What happens to an actor whose name an older claim took. @default 'notify' */
   onNameConflict?: 'notify' | 'exit'
@@ -52,7 +54,7 @@ export interface NodeInit {
   maxFrameBytes?: number
   /** A session with more unsent bytes is closed as a slow consumer. @default 16 MiB */
   maxBufferedBytes?: number
-  /** @default 10000 */
+  /** A session whose handshake (and a connect's first registry sync) takes longer fails with TIMEOUT. @default 10000 */
   handshakeTimeoutMs?: number
   /** Backoff of a client's reconnects and a peer's redials. @default { minDelayMs: 100, maxDelayMs: 5000 } */
   reconnect?: { minDelayMs?: number; maxDelayMs?: number }
@@ -66,6 +68,7 @@ export interface NodeInit {
   clock?: Clock
   /** Randomness for keys and nonces, injected (tests). @default crypto.getRandomValues */
   random?: RandomSource
+  /** Where the node's log lines go. @default none: the library is quiet */
   logger?: Logger
   /** Protocol versions spoken, for tests of version checks. @default this build's range */
   protocolVersions?: readonly [number, number]

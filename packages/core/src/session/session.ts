@@ -69,6 +69,8 @@ export interface SessionInit {
   handshakeTimeoutMs: number
   maxFrameBytes: number
   maxBufferedBytes: number
+  /** Told each link message's bytes and frame count, both ways (the node's stats). */
+  traffic?: { received(bytes: number, frames: number): void; sent(bytes: number, frames: number): void }
 }
 
 export interface SessionHandlers {
@@ -262,7 +264,10 @@ export class Session {
   flush(): void {
     this.#flushScheduled = false
     if (this.#batch.frameCount === 0 || this.state === 'closed') return
-    this.link.send(this.#batch.take())
+    const frames = this.#batch.frameCount
+    const message = this.#batch.take()
+    this.link.send(message)
+    this.init.traffic?.sent(message.length, frames)
     if (this.link.bufferedAmount > this.init.maxBufferedBytes) {
       this.close('slow-consumer', `more than ${this.init.maxBufferedBytes} bytes unsent`, false)
     }
@@ -334,14 +339,17 @@ export class Session {
       this.#badFrame(new FlurryError('FRAME_TOO_LARGE', `incoming message of ${data.length} bytes is over the limit of ${max}`))
       return
     }
+    let frames = 0
     try {
       readFrames(data, this.#limits, (frame, raw) => {
+        frames++
         if (this.state !== 'closed') this.#onFrame(frame as unknown[], raw)
       })
     } catch (err) {
       if (err instanceof FlurryError && (err.code === 'BAD_FRAME' || err.code === 'FRAME_TOO_LARGE')) this.#badFrame(err)
       else this.#h.onerror?.(this, err as Error)
     }
+    this.init.traffic?.received(data.length, frames)
   }
 
   #badFrame(err: FlurryError): void {

@@ -1,13 +1,13 @@
 /**
- * Compliance suites every transport runs (vitest), and the waiting helpers they use.
+ * Test helpers that need no test runner: the simulated network (SimNet: nodes on
+ * memory links with a virtual clock and a seeded scheduler) and the waiting helpers.
+ * The transport compliance suites, which need vitest, are in `@flurry/core/testing/suites`.
  *
  * @example
- * import { linkSuite } from '@flurry/core/testing'
- * linkSuite('memory', async () => { const [a, b] = memoryPair(); return { a, b, cleanup: async () => {} } })
+ * import { createNode } from '@flurry/core'
+ * import { waitFor } from '@flurry/core/testing'
+ * await waitFor(() => node.nodes().length === 2, 'both nodes up', 5000)
  */
-export { linkSuite } from './link-suite.js'
-export type { LinkPair } from './link-suite.js'
-export { busSuite } from './bus-suite.js'
-export type { BusGroup } from './bus-suite.js'
 export { waitFor, settle, testSeed, sameBytes } from './wait.js'
 export { SimNet, SimClock, SimClockView, SimScheduler, prng } from './sim.js'
+export type { Timer } from './sim.js'

@@ -21,7 +21,7 @@ export function prng(seed: number): () => number {
   }
 }
 
-interface Timer {
+export interface Timer {
   at: number
   seq: number
   fn: () => void

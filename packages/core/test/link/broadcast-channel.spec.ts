@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { afterEach, describe, expect, it } from 'vitest'
 import { broadcastChannel, webLocks } from '../../src/link/broadcast-channel.js'
-import { busSuite, settle, waitFor } from '../../src/testing/index.js'
+import { settle, waitFor } from '../../src/testing/index.js'
+import { busSuite } from '../../src/testing/suites.js'
 
 let channels = 0
 /** A bus name no other test uses: BroadcastChannel reaches every thread of the process. */

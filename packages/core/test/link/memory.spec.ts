@@ -1,5 +1,5 @@
 import { memoryPair } from '../../src/link/memory.js'
-import { linkSuite } from '../../src/testing/index.js'
+import { linkSuite } from '../../src/testing/suites.js'
 
 linkSuite('memory pair', async () => {
   const [a, b] = memoryPair({ label: 'suite' })

@@ -6,7 +6,7 @@
  *   { kind: 'peer' | 'client' | 'relay', name, cookie, port?, peers?: string[],
  *     home?: string[], node?: Partial<NodeInit>, relay?: Partial<RelayInit> }
  * - peer:   createNode, listenWebSocket on 127.0.0.1:port (0 by default), then
- *           node.core.addPeer(dialWebSocket(url)) for every configured peer;
+ *           node.addPeer(url) for every configured peer;
  * - client: createNode, node.connect(dialWebSocket(home)) (one URL or a list);
  * - relay:  startRelay on 127.0.0.1:port, its logger streamed as 'log' events.
  *
@@ -182,7 +182,7 @@ const commands = {
   },
   connect: async ({ url: target }) => node.connect(dialWebSocket(target)),
   addPeer: ({ url: target }) => {
-    node.core.addPeer(dialWebSocket(target))
+    node.addPeer(target)
     return true
   },
   /** Sends { tag, n } with n = 1, 2, ... to `to` every `intervalMs` until streamStop. */
@@ -246,7 +246,7 @@ try {
   if (config.kind === 'peer') {
     const server = await node.listen(listenWebSocket({ host: '127.0.0.1', port: config.port ?? 0 }))
     url = server.url
-    for (const peer of config.peers ?? []) node.core.addPeer(dialWebSocket(peer))
+    for (const peer of config.peers ?? []) node.addPeer(peer)
   } else if (config.kind === 'client') {
     await node.connect(dialWebSocket(config.home))
   }
