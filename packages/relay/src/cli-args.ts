@@ -35,7 +35,13 @@ Options:
                                package's built dist/public)
   --max-names-per-client N     refuse a client's claims past N names            FLURRY_MAX_NAMES_PER_CLIENT
                                (default 10000)
-  --max-clock-offset-ms MS     refuse client claims stamped older than this     FLURRY_MAX_CLOCK_OFFSET_MS
+  --max-name-bytes-per-client N
+                               refuse a client's claims past N UTF-8 bytes of   FLURRY_MAX_NAME_BYTES_PER_CLIENT
+                               names (default 10485760)
+  --allow-client-exits BOOL    forward exit signals that clients send (default  FLURRY_ALLOW_CLIENT_EXITS
+                               false: any page could stop any actor)
+  --max-clock-offset-ms MS     refuse a client claim stamped older than the     FLURRY_MAX_CLOCK_OFFSET_MS
+                               newest relay clock it had seen, less this
                                (default 1000)
   --heartbeat-interval-ms MS   ping interval (default 1000)                     FLURRY_HEARTBEAT_INTERVAL_MS
   --heartbeat-timeout-ms MS    silence that means a node is down (default 5000) FLURRY_HEARTBEAT_TIMEOUT_MS
@@ -79,6 +85,8 @@ const OPTIONS: ReadonlyArray<readonly [flag: string, kind: Kind, env: string]> =
   ['public-url', 'string', 'FLURRY_PUBLIC_URL'],
   ['public-dir', 'string', 'FLURRY_PUBLIC_DIR'],
   ['max-names-per-client', 'positive', 'FLURRY_MAX_NAMES_PER_CLIENT'],
+  ['max-name-bytes-per-client', 'positive', 'FLURRY_MAX_NAME_BYTES_PER_CLIENT'],
+  ['allow-client-exits', 'string', 'FLURRY_ALLOW_CLIENT_EXITS'],
   ['max-clock-offset-ms', 'positive', 'FLURRY_MAX_CLOCK_OFFSET_MS'],
   ['heartbeat-interval-ms', 'positive', 'FLURRY_HEARTBEAT_INTERVAL_MS'],
   ['heartbeat-timeout-ms', 'positive', 'FLURRY_HEARTBEAT_TIMEOUT_MS'],
@@ -178,6 +186,10 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
     if (publicDir !== undefined) init.publicDir = publicDir === 'none' ? null : publicDir
     const maxNames = number('max-names-per-client', 'positive')
     if (maxNames !== undefined) init.maxNamesPerClient = maxNames
+    const maxBytes = number('max-name-bytes-per-client', 'positive')
+    if (maxBytes !== undefined) init.maxNameBytesPerClient = maxBytes
+    const exits = raw.get('allow-client-exits')
+    if (exits !== undefined) init.allowClientExits = oneOf(exits.value as string, ['true', 'false'] as const, exits.source) === 'true'
     const offset = number('max-clock-offset-ms', 'positive')
     if (offset !== undefined) init.maxClockOffsetMs = offset
     const hbi = number('heartbeat-interval-ms', 'positive')
