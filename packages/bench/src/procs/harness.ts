@@ -6,6 +6,7 @@
  * process itself ends. Workers also exit on their own when the IPC channel goes.
  */
 import { fork, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { hr, type Reply, type WorkerEvent } from './protocol.js'
 
@@ -20,6 +21,25 @@ const PROF_DIR = process.env.FLURRY_BENCH_CPU_PROF
 const STOP_GRACE_MS = PROF_DIR ? 10_000 : 1000
 
 const all = new Set<Worker>()
+
+export interface WorkerOptions {
+  /** The script to fork, answering the same IPC requests (default: worker.js). */
+  script?: string
+  /** Its argv (default: [name]). */
+  args?: string[]
+  /** More node flags, after --expose-gc. */
+  execArgv?: string[]
+  /** How many sockets it must be able to open (the soft fd limit is raised when needed). */
+  fds?: number
+}
+
+/** The soft and hard limits on open files of this process. */
+export function fdLimits(): { soft: number; hard: number } {
+  const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files')) ?? ''
+  const [soft, hard] = line.replace('Max open files', '').trim().split(/\s+/)
+  const n = (v: string | undefined): number => (v === undefined || v === 'unlimited' ? Infinity : Number(v))
+  return { soft: n(soft), hard: n(hard) }
+}
 
 export class Worker {
   readonly name: string
@@ -52,11 +72,21 @@ export class Worker {
     })
   }
 
-  /** Forks a worker and waits for it to say it is ready. */
-  static start(name: string): Promise<Worker> {
-    const execArgv = ['--expose-gc']
+  /** Forks a worker (worker.js, or `o.script`) and waits for it to say it is ready. */
+  static start(name: string, o: WorkerOptions = {}): Promise<Worker> {
+    const execArgv = ['--expose-gc', ...(o.execArgv ?? [])]
     if (PROF_DIR) execArgv.push('--cpu-prof', `--cpu-prof-dir=${PROF_DIR}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`)
-    const child = fork(WORKER, [name], { execArgv, stdio: ['ignore', 'inherit', 'pipe', 'ipc'] })
+    const opts = { execArgv, stdio: ['ignore', 'inherit', 'pipe', 'ipc'] as Array<'ignore' | 'inherit' | 'pipe' | 'ipc'> }
+    const script = o.script ?? WORKER
+    const args = o.args ?? [name]
+    const { soft, hard } = fdLimits()
+    const need = (o.fds ?? 0) + 256
+    if (need > hard) return Promise.reject(new Error(`${name} needs ${need} file descriptors; the hard limit is ${hard} (ulimit -Hn)`))
+    // Past the soft limit: raise it in a shell that then becomes node (same pid).
+    const child =
+      need <= soft
+        ? fork(script, args, opts)
+        : fork(script, args, { ...opts, execPath: '/bin/sh', execArgv: ['-c', `ulimit -n ${need} && exec "$0" "$@"`, process.execPath, ...execArgv] })
     const w = new Worker(name, child)
     all.add(w)
     return new Promise((resolve, reject) => {
