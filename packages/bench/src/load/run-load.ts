@@ -6,17 +6,18 @@
  * RSS per idle client; other N reported) and writes it to bench-results/load.json.
  *
  *   node --expose-gc dist/load/run-load.js [--clients 1000,5000] [--procs 4]
- *        [--concurrency 25] [--samples 500] [--profile DIR]
+ *        [--concurrency 25] [--samples 500] [--profile DIR[:N]]
  *
- * `--profile DIR` runs the relay with --cpu-prof and prints its top functions.
+ * `--profile DIR[:N]` runs the relay of the N-client measurement (default 1000) with
+ * --cpu-prof, writes the profile into DIR and prints its top functions.
  */
-import { mkdirSync, readdirSync } from 'node:fs'
-import { cpus, loadavg } from 'node:os'
+import { mkdirSync, readdirSync, statSync } from 'node:fs'
+import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import { summarize } from '../cpu-profile.js'
-import { resultsPath } from '../suite.js'
-import { rate, renderNotes, renderTable, row, writeReport, type Rated, type Row } from '../table.js'
-import { fdLimits, stopWorkers } from '../procs/harness.js'
+import { machine, printReport, resultsPath } from '../suite.js'
+import { rate, row, writeReport, type Rated, type Row } from '../table.js'
+import { hardFdLimit, stopWorkers } from '../procs/harness.js'
 import { measureLoad, type Latency, type LoadResult } from './scenario.js'
 
 interface Args {
@@ -25,10 +26,12 @@ interface Args {
   concurrency: number
   samples: number
   profileDir: string | null
+  /** The N whose relay is profiled. */
+  profileClients: number
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { clients: [1000, 5000], procs: 4, concurrency: 25, samples: 500, profileDir: null }
+  const a: Args = { clients: [1000, 5000], procs: 4, concurrency: 25, samples: 500, profileDir: null, profileClients: 1000 }
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]
     const value = argv[++i]
@@ -37,8 +40,12 @@ function parseArgs(argv: string[]): Args {
     else if (flag === '--procs') a.procs = n
     else if (flag === '--concurrency') a.concurrency = n
     else if (flag === '--samples') a.samples = n
-    else if (flag === '--profile') a.profileDir = String(value)
-    else throw new Error(`unknown flag ${flag}; use --clients 1000,5000 --procs 4 --concurrency 25 --samples 500 --profile DIR`)
+    else if (flag === '--profile') {
+      const [dir, at] = String(value).split(':')
+      a.profileDir = dir as string
+      if (at !== undefined) a.profileClients = Number(at)
+    }
+    else throw new Error(`unknown flag ${flag}; use --clients 1000,5000 --procs 4 --concurrency 25 --samples 500 --profile DIR[:N]`)
   }
   for (const n of [...a.clients, a.procs, a.concurrency, a.samples]) {
     if (!Number.isInteger(n) || n < 1) throw new Error(`counts must be positive integers (got ${n})`)
@@ -108,48 +115,34 @@ function rowsOf(r: LoadResult): Row[] {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2))
-  const { soft, hard } = fdLimits()
   const started = Date.now()
   const loadStart = loadavg()[0] ?? 0
-  console.log(`relay load: ${args.clients.join(', ')} clients in ${args.procs} processes, ${args.concurrency} connecting at a time per process; fd limit ${soft}/${hard}`)
+  console.log(`relay load: ${args.clients.join(', ')} clients in ${args.procs} processes, ${args.concurrency} connecting at a time per process; hard fd limit ${hardFdLimit()}`)
   if (args.profileDir !== null) mkdirSync(args.profileDir, { recursive: true })
   const results: LoadResult[] = []
   for (const clients of args.clients) {
     console.log(`N = ${clients}`)
     const t0 = Date.now()
-    results.push(await measureLoad({ ...args, clients, log: (l) => console.log(l) }))
+    const profileDir = clients === args.profileClients ? args.profileDir : null
+    results.push(await measureLoad({ ...args, clients, profileDir, log: (l) => console.log(l) }))
     console.log(`  ${((Date.now() - t0) / 1000).toFixed(1)} s`)
   }
   const rows: Rated[] = results.flatMap(rowsOf).map(rate)
   const errors = results.flatMap((r) => r.errors.map((error) => ({ bench: `load ${r.clients}`, error })))
-  const cpu = cpus()
-  const report = {
-    suite: 'load',
-    date: new Date(started).toISOString(),
-    node: process.version,
-    platform: `${process.platform} ${process.arch}`,
-    cpus: cpu.length,
-    cpuModel: cpu[0]?.model ?? 'unknown',
-    loadavg: { start: loadStart, end: loadavg()[0] ?? 0 },
-    durationMs: Date.now() - started,
-    rows,
-    errors,
-    results,
-  }
+  const report = { ...machine('load', started, loadStart), rows, errors, results }
   const out = resultsPath('load')
   writeReport(out, report)
-  console.log(`\nFlurry relay under load — node ${report.node}, ${report.cpus} × ${report.cpuModel}, load ${loadStart.toFixed(2)} → ${report.loadavg.end.toFixed(2)}`)
-  console.log('One run per figure; ratio = relay / bare ws server measured in the same run between the same processes. Goals apply at 1,000 clients.\n')
-  console.log(renderTable(rows))
-  const notes = renderNotes(rows)
-  if (notes !== '') console.log(`\n${notes}`)
-  for (const e of errors) console.log(`\n${e.bench} FAILED: ${e.error}`)
-  console.log(`\n${rows.length} rows in ${(report.durationMs / 1000).toFixed(1)} s; written to ${out}`)
-  const missed = rows.filter((r) => r.pass === false).length
-  if (missed > 0) console.log(`${missed} goal(s) missed.`)
+  printReport(
+    report,
+    'Flurry relay under load',
+    'One run per figure; ratio = relay / bare ws server measured in the same run between the same processes. Goals apply at 1,000 clients.',
+    out,
+  )
   if (args.profileDir !== null) {
-    for (const f of readdirSync(args.profileDir).filter((f) => f.startsWith('relay-') && f.endsWith('.cpuprofile')).sort()) {
-      console.log(`\n${summarize(join(args.profileDir, f), 20)}`)
+    const dir = args.profileDir
+    const fresh = readdirSync(dir).filter((f) => f.startsWith('relay-') && f.endsWith('.cpuprofile') && statSync(join(dir, f)).mtimeMs >= started)
+    for (const f of fresh.sort()) {
+      console.log(`\n${summarize(join(dir, f), 20)}`)
     }
   }
   if (errors.length > 0) process.exitCode = 1

@@ -29,16 +29,15 @@ export interface WorkerOptions {
   args?: string[]
   /** More node flags, after --expose-gc. */
   execArgv?: string[]
-  /** How many sockets it must be able to open (the soft fd limit is raised when needed). */
+  /** How many sockets it must be able to open: checked against the hard fd limit. */
   fds?: number
 }
 
-/** The soft and hard limits on open files of this process. */
-export function fdLimits(): { soft: number; hard: number } {
+/** The hard limit on open files of this process (and of the processes it starts). */
+export function hardFdLimit(): number {
   const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files')) ?? ''
-  const [soft, hard] = line.replace('Max open files', '').trim().split(/\s+/)
-  const n = (v: string | undefined): number => (v === undefined || v === 'unlimited' ? Infinity : Number(v))
-  return { soft: n(soft), hard: n(hard) }
+  const hard = line.replace('Max open files', '').trim().split(/\s+/)[1]
+  return hard === undefined || hard === 'unlimited' ? Infinity : Number(hard)
 }
 
 export class Worker {
@@ -76,17 +75,11 @@ export class Worker {
   static start(name: string, o: WorkerOptions = {}): Promise<Worker> {
     const execArgv = ['--expose-gc', ...(o.execArgv ?? [])]
     if (PROF_DIR) execArgv.push('--cpu-prof', `--cpu-prof-dir=${PROF_DIR}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`)
-    const opts = { execArgv, stdio: ['ignore', 'inherit', 'pipe', 'ipc'] as Array<'ignore' | 'inherit' | 'pipe' | 'ipc'> }
-    const script = o.script ?? WORKER
-    const args = o.args ?? [name]
-    const { soft, hard } = fdLimits()
+    // Node raises its soft fd limit to the hard one at start-up: only the hard one binds.
     const need = (o.fds ?? 0) + 256
+    const hard = hardFdLimit()
     if (need > hard) return Promise.reject(new Error(`${name} needs ${need} file descriptors; the hard limit is ${hard} (ulimit -Hn)`))
-    // Past the soft limit: raise it in a shell that then becomes node (same pid).
-    const child =
-      need <= soft
-        ? fork(script, args, opts)
-        : fork(script, args, { ...opts, execPath: '/bin/sh', execArgv: ['-c', `ulimit -n ${need} && exec "$0" "$@"`, process.execPath, ...execArgv] })
+    const child = fork(o.script ?? WORKER, o.args ?? [name], { execArgv, stdio: ['ignore', 'inherit', 'pipe', 'ipc'] })
     const w = new Worker(name, child)
     all.add(w)
     return new Promise((resolve, reject) => {
