@@ -128,9 +128,11 @@ async function connectAll(procs: Worker[], url: string, o: LoadOptions, bare: bo
 
 async function churnSample(procs: Worker[], observer: Worker, prefix: string, o: LoadOptions, rate: number): Promise<{ lat: Latency; churners: number }> {
   const n = Math.max(1, Math.ceil(o.clients / 100))
-  const per = Math.ceil(n / procs.length)
   let churners = 0
-  for (const p of procs) churners += await p.call<number>('churnStart', { n: per, periodMs: 100 })
+  for (const [i, p] of procs.entries()) {
+    const mine = Math.floor(n / procs.length) + (i < n % procs.length ? 1 : 0)
+    if (mine > 0) churners += await p.call<number>('churnStart', { n: mine, periodMs: 100 })
+  }
   try {
     await sleep(1000)
     return { lat: await visibleSample(procs, observer, prefix, sampleCount(o.samples, o.clients), rate), churners }
