@@ -1,7 +1,9 @@
 /**
  * The baseline server of a load run: a bare `ws` server on 127.0.0.1, port 0, that
- * accepts every connection and passes every binary message to every other socket
- * (what a relay does with a client's delta, minus everything else a relay does).
+ * accepts every connection and passes on every binary message to every socket, the
+ * messages of one event-loop turn joined into one (frames are length-prefixed, so
+ * they join as they are): what a relay does with its clients' deltas, minus
+ * everything else a relay does. The sender gets its own back; load clients ignore it.
  * `node --expose-gc bare-proc.js`
  */
 import { WebSocketServer, type WebSocket } from 'ws'
@@ -17,9 +19,17 @@ wss.on('connection', (ws) => {
   ws.on('close', () => sockets.delete(ws))
   ws.on('message', (data, isBinary) => {
     if (!isBinary) return
-    for (const other of sockets) if (other !== ws) other.send(data)
+    pending.push(data as Buffer)
+    if (pending.length === 1) setImmediate(flush)
   })
 })
+
+let pending: Buffer[] = []
+function flush(): void {
+  const out = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending)
+  pending = []
+  for (const s of sockets) s.send(out)
+}
 
 const { port } = wss.address() as { port: number }
 serve(

@@ -60,6 +60,8 @@ async function connectAll(a: { url: string; concurrency: number; timeoutMs: numb
     }
   }
   await Promise.all(Array.from({ length: a.concurrency }, lane))
+  const tried = clients.length + Object.values(failures).reduce((s, n) => s + n, 0)
+  if (tried < keys.length) failures['not started by the deadline'] = keys.length - tried
   return { admitted: clients.length, failures, t0, tLast }
 }
 
