@@ -7,7 +7,7 @@ import { fork } from 'node:child_process'
 import { cpus, loadavg } from 'node:os'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { Bench } from './benches.js'
-import { rate, renderNotes, renderTable, writeReport, type Rated, type Row } from './table.js'
+import { rate, renderNotes, renderTable, writeReport, type Rated, type Report, type Row } from './table.js'
 
 export interface Suite {
   /** 'core', 'cluster': the JSON file's name. */
@@ -73,9 +73,17 @@ export async function runSuite(suite: Suite, asked: readonly string[] = []): Pro
       process.stdout.write(`FAILED: ${error}\n`)
     }
   }
+  const report: Report = { ...machine(suite.name, started, loadStart), rows, errors }
+  writeReport(outPath, report)
+  printReport(report, suite.title, suite.legend, outPath)
+  return errors.length === 0
+}
+
+/** Where and when a report was measured: the fields of a Report besides its rows. */
+export function machine(suite: string, started: number, loadStart: number): Omit<Report, 'rows' | 'errors'> {
   const cpu = cpus()
-  const report = {
-    suite: suite.name,
+  return {
+    suite,
     date: new Date(started).toISOString(),
     node: process.version,
     platform: `${process.platform} ${process.arch}`,
@@ -83,20 +91,20 @@ export async function runSuite(suite: Suite, asked: readonly string[] = []): Pro
     cpuModel: cpu[0]?.model ?? 'unknown',
     loadavg: { start: loadStart, end: loadavg()[0] ?? 0 },
     durationMs: Date.now() - started,
-    rows,
-    errors,
   }
-  writeReport(outPath, report)
-  console.log(`\n${suite.title} — node ${report.node}, ${report.cpus} × ${report.cpuModel}, load ${loadStart.toFixed(2)} → ${report.loadavg.end.toFixed(2)}`)
-  console.log(`${suite.legend}\n`)
-  console.log(renderTable(rows))
-  const notes = renderNotes(rows)
+}
+
+/** The table on stdout: heading, legend, rows, notes, errors, and where the JSON went. */
+export function printReport(report: Report, title: string, legend: string, outPath: string): void {
+  console.log(`\n${title} — node ${report.node}, ${report.cpus} × ${report.cpuModel}, load ${report.loadavg.start.toFixed(2)} → ${report.loadavg.end.toFixed(2)}`)
+  console.log(`${legend}\n`)
+  console.log(renderTable(report.rows))
+  const notes = renderNotes(report.rows)
   if (notes !== '') console.log(`\n${notes}`)
-  for (const e of errors) console.log(`\n${e.bench} FAILED: ${e.error}`)
-  console.log(`\n${rows.length} rows in ${(report.durationMs / 1000).toFixed(1)} s; written to ${outPath}`)
-  const failed = rows.filter((r) => r.pass === false).length
+  for (const e of report.errors) console.log(`\n${e.bench} FAILED: ${e.error}`)
+  console.log(`\n${report.rows.length} rows in ${(report.durationMs / 1000).toFixed(1)} s; written to ${outPath}`)
+  const failed = report.rows.filter((r) => r.pass === false).length
   if (failed > 0) console.log(`${failed} goal(s) missed.`)
-  return errors.length === 0
 }
 
 /** Whether the module at `url` is the script node was started with. */

@@ -6,6 +6,7 @@
  * process itself ends. Workers also exit on their own when the IPC channel goes.
  */
 import { fork, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { hr, type Reply, type WorkerEvent } from './protocol.js'
 
@@ -20,6 +21,24 @@ const PROF_DIR = process.env.FLURRY_BENCH_CPU_PROF
 const STOP_GRACE_MS = PROF_DIR ? 10_000 : 1000
 
 const all = new Set<Worker>()
+
+export interface WorkerOptions {
+  /** The script to fork, answering the same IPC requests (default: worker.js). */
+  script?: string
+  /** Its argv (default: [name]). */
+  args?: string[]
+  /** More node flags, after --expose-gc. */
+  execArgv?: string[]
+  /** How many sockets it must be able to open: checked against the hard fd limit. */
+  fds?: number
+}
+
+/** The hard limit on open files of this process (and of the processes it starts). */
+export function hardFdLimit(): number {
+  const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files')) ?? ''
+  const hard = line.replace('Max open files', '').trim().split(/\s+/)[1]
+  return hard === undefined || hard === 'unlimited' ? Infinity : Number(hard)
+}
 
 export class Worker {
   readonly name: string
@@ -52,11 +71,15 @@ export class Worker {
     })
   }
 
-  /** Forks a worker and waits for it to say it is ready. */
-  static start(name: string): Promise<Worker> {
-    const execArgv = ['--expose-gc']
+  /** Forks a worker (worker.js, or `o.script`) and waits for it to say it is ready. */
+  static start(name: string, o: WorkerOptions = {}): Promise<Worker> {
+    const execArgv = ['--expose-gc', ...(o.execArgv ?? [])]
     if (PROF_DIR) execArgv.push('--cpu-prof', `--cpu-prof-dir=${PROF_DIR}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`)
-    const child = fork(WORKER, [name], { execArgv, stdio: ['ignore', 'inherit', 'pipe', 'ipc'] })
+    // Node raises its soft fd limit to the hard one at start-up: only the hard one binds.
+    const need = (o.fds ?? 0) + 256
+    const hard = hardFdLimit()
+    if (need > hard) return Promise.reject(new Error(`${name} needs ${need} file descriptors; the hard limit is ${hard} (ulimit -Hn)`))
+    const child = fork(o.script ?? WORKER, o.args ?? [name], { execArgv, stdio: ['ignore', 'inherit', 'pipe', 'ipc'] })
     const w = new Worker(name, child)
     all.add(w)
     return new Promise((resolve, reject) => {
