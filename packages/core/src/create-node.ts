@@ -35,7 +35,7 @@ export class FlurryNode {
   /** @internal use createNode */
   constructor(init: NodeInit) {
     const opts = resolveOptions(init)
-    const identity = createIdentity(opts.name, opts.random)
+    const identity = createIdentity(opts.name, opts.random, opts.ed25519)
     this.id = identity.id
     let service: GlobalService | null = null
     const registry = new Registry(identity.id, {

@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { relayMetrics, type RelayMetrics } from './metrics.js'
+import { nodeEd25519 } from './ed25519.js'
 import { statusPage } from './status-page.js'
 import { StaticFiles } from './static.js'
 
@@ -107,6 +108,10 @@ export async function startRelay(init: RelayInit): Promise<Relay> {
   const host = init.host ?? '127.0.0.1'
   const port = init.port ?? 8080
   const node = await createNode({
+    // Native ed25519, and one write per remote per I/O turn: what a relay with many
+    // clients needs (a connect storm, a fan-out to every client).
+    ed25519: nodeEd25519,
+    flushLater: setImmediate,
     ...init.node,
     name: init.name ?? init.node?.name ?? 'relay',
     cookie: init.cookie,

@@ -261,6 +261,8 @@ export class NodeCore {
         handshakeTimeoutMs: o.handshakeTimeoutMs,
         maxFrameBytes: o.maxFrameBytes,
         maxBufferedBytes: o.maxBufferedBytes,
+        ed25519: o.ed25519,
+        later: o.flushLater,
         traffic: this.counters,
       },
       {

@@ -3,6 +3,7 @@
  */
 import { systemClock, type Clock, FlurryError, cryptoRandom, type RandomSource } from '../base/index.js'
 import { DEFAULT_MAX_FRAME_BYTES, PROTOCOL_VERSION_MAX, PROTOCOL_VERSION_MIN } from '../wire/index.js'
+import { nobleEd25519, type Ed25519 } from '../session/index.js'
 
 /** How much a log line matters: 'error' is a bug (ours or in a hook), 'warn' a refusal or failure. */
 export type LogLevel = 'info' | 'warn' | 'error'
@@ -72,6 +73,17 @@ export interface NodeInit {
   logger?: Logger
   /** Protocol versions spoken, for tests of version checks. @default this build's range */
   protocolVersions?: readonly [number, number]
+  /**
+   * Ed25519 for this node's identity and its handshakes. A Node server may pass a
+   * native one (`@flurry/relay` does). @default @noble/curves
+   */
+  ed25519?: Ed25519
+  /**
+   * When queued frames leave. By default at the end of each task; a server fanning
+   * out to many sessions may pass `setImmediate` so a whole I/O turn's frames to one
+   * remote leave as one write. @default queueMicrotask
+   */
+  flushLater?: (fn: () => void) => void
 }
 
 export interface NodeOptions {
@@ -99,6 +111,8 @@ export interface NodeOptions {
   random: RandomSource
   log: Logger
   versions: readonly [number, number]
+  ed25519: Ed25519
+  flushLater: (fn: () => void) => void
 }
 
 function positive(name: string, v: number | undefined, dflt: number): number {
@@ -148,5 +162,7 @@ export function resolveOptions(init: NodeInit): NodeOptions {
     random: init.random ?? cryptoRandom,
     log: init.logger ?? (() => {}),
     versions: init.protocolVersions ?? [PROTOCOL_VERSION_MIN, PROTOCOL_VERSION_MAX],
+    ed25519: init.ed25519 ?? nobleEd25519,
+    flushLater: init.flushLater ?? queueMicrotask,
   }
 }

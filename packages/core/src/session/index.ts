@@ -1,5 +1,5 @@
 export { Session, BATCH_BYTES } from './session.js'
 export type { SessionInit, SessionHandlers, Role, CloseReason } from './session.js'
-export { createIdentity, idFor, idMatchesKey, verifySignature } from './identity.js'
-export type { Identity } from './identity.js'
+export { createIdentity, idFor, idMatchesKey, nobleEd25519, verifySignature } from './identity.js'
+export type { Ed25519, Identity } from './identity.js'
 export { cookieMac, identityChallenge, equalBytes } from './proof.js'

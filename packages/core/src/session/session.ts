@@ -30,7 +30,7 @@ import {
   refuseFrame,
   type Hello,
 } from '../wire/index.js'
-import { idMatchesKey, verifySignature, type Identity } from './identity.js'
+import { idMatchesKey, verifySignature, type Ed25519, type Identity } from './identity.js'
 import { cookieMac, equalBytes, identityChallenge } from './proof.js'
 
 export type Role = 'peer' | 'client'
@@ -71,6 +71,13 @@ export interface SessionInit {
   maxBufferedBytes: number
   /** Told each link message's bytes and frame count, both ways (the node's stats). */
   traffic?: { received(bytes: number, frames: number): void; sent(bytes: number, frames: number): void }
+  /** Checks the remote's identity proof. @default @noble/curves */
+  ed25519?: Ed25519
+  /**
+   * When queued frames leave: by default at the end of the task (a microtask); a relay
+   * passes setImmediate so that a whole I/O turn's frames to one remote leave as one write.
+   */
+  later?: (fn: () => void) => void
 }
 
 export interface SessionHandlers {
@@ -219,7 +226,7 @@ export class Session {
     this.#batch.appendEncoded(bytes)
     if (!this.#flushScheduled) {
       this.#flushScheduled = true
-      queueMicrotask(() => this.flush())
+      ;(this.init.later ?? queueMicrotask)(() => this.flush())
     }
   }
 
@@ -453,7 +460,7 @@ export class Session {
   #onProof(frame: unknown[]): void {
     if (this.#remoteNonce === null || this.#verified) throw new FlurryError('BAD_FRAME', 'unexpected PROOF')
     const { mac, sig } = readProof(frame)
-    if (!verifySignature(sig, identityChallenge(this.#nonce, this.#remoteNonce), this.remoteKey as Uint8Array)) {
+    if (!verifySignature(sig, identityChallenge(this.#nonce, this.#remoteNonce), this.remoteKey as Uint8Array, this.init.ed25519)) {
       this.#fail('AUTH_FAILED', `${this.remoteId} did not prove its identity key`, true)
       return
     }
