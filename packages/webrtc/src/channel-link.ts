@@ -22,7 +22,7 @@ export interface RawChannel {
 
 /** Longest close reason we send: enough for people, small for the channel. */
 const MAX_REASON_CHARS = 512
-/** How long a closed channel may take to say it closed before its connection is freed anyway. */
+/** How long the remote may take to close the channel after our close before we free the connection anyway. */
 const CLOSE_GRACE_MS = 5_000
 
 // Node's setImmediate runs after pending I/O and promise jobs; setTimeout elsewhere.
@@ -33,7 +33,7 @@ const later: (fn: () => void) => void =
 
 export interface DataChannelLinkInit {
   maxMessageBytes: number
-  /** Frees the peer connection; called once, after the channel closed (or its grace ran out). */
+  /** Frees the channel and its peer connection; called once. */
   release: () => void
 }
 
@@ -106,27 +106,16 @@ export class DataChannelLink implements Link {
     this.#deaf = true
     this.#joining = null
     try {
-      // Queued behind every message sent before it: the remote reads them, then this.
+      // Queued behind every message sent before it: the remote reads them, then this,
+      // and closes the channel. Closing it here could overtake the queued messages.
       this.#channel.send(`c${reason.slice(0, MAX_REASON_CHARS)}`)
+      this.#graceTimer = setTimeout(() => this.#free(), CLOSE_GRACE_MS)
+      ;(this.#graceTimer as { unref?: () => void }).unref?.()
     } catch {
       // Already closing under us: the remote learns it from the channel's close.
+      this.#free()
     }
-    this.#shut()
     later(() => this.onclose?.(reason))
-  }
-
-  /**
-   * Closes the channel; the connection is freed once the channel says it closed (so
-   * that queued messages leave first), or after a grace period.
-   */
-  #shut(): void {
-    try {
-      this.#channel.close()
-    } catch {
-      // Already closed.
-    }
-    this.#graceTimer = setTimeout(() => this.#free(), CLOSE_GRACE_MS)
-    ;(this.#graceTimer as { unref?: () => void }).unref?.()
   }
 
   /** The channel or its connection went away (closed, failed). */
@@ -177,7 +166,7 @@ export class DataChannelLink implements Link {
       this.#closed = true
       this.#joining = null
       this.#fire(data.slice(1) || 'closed')
-      this.#shut()
+      this.#free()
       return
     }
     if (kind === 'm' && this.#joining === null) {

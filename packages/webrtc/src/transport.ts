@@ -58,6 +58,9 @@ class Attempt implements DirectAttempt {
   #reject!: (err: FlurryError) => void
   #timer: ReturnType<typeof setTimeout> | undefined
   #signal: AbortSignal | undefined
+  #send: (data: unknown) => void = () => {}
+  /** The offerer's candidates until the answer came. */
+  #held: unknown[] | null = null
   #onabort = (): void => this.#fail(new FlurryError('ABORTED', 'direct link attempt aborted'))
 
   constructor(
@@ -96,13 +99,21 @@ class Attempt implements DirectAttempt {
       return
     }
     this.#peer = peer
-    peer.on('signal', (data: unknown) => {
+    this.#send = (data: unknown) => {
       if (this.#settled) return
       try {
         options.send(data)
       } catch (cause) {
         this.#fail(new FlurryError('CONNECT_FAILED', `cannot send signaling data: ${describe(cause)}`, { cause }))
       }
+    }
+    // The offerer holds its candidates until it has the answer: a responder that had
+    // them would start ICE and DTLS at once, and a DTLS hello that reaches the offerer
+    // before the answer kills its connection now and then (seen with node-datachannel 0.33).
+    this.#held = options.initiator ? [] : null
+    peer.on('signal', (data: unknown) => {
+      if (this.#held !== null && (data as { type?: unknown }).type === 'candidate') this.#held.push(data)
+      else this.#send(withoutCandidates(data))
     })
     // Errors after the link opened reach it as a close; an 'error' without a listener would throw.
     peer.on('error', (err: unknown) => {
@@ -135,6 +146,11 @@ class Attempt implements DirectAttempt {
     }
     try {
       peer.signal(data as object)
+      const held = this.#held
+      if (type === 'answer' && held !== null) {
+        this.#held = null
+        for (const candidate of held) this.#send(candidate)
+      }
     } catch (cause) {
       this.#fail(new FlurryError('CONNECT_FAILED', `bad signaling data from the remote: ${describe(cause)}`, { cause }))
     }
@@ -158,6 +174,17 @@ class Attempt implements DirectAttempt {
     this.#peer?.destroy()
     this.#reject(err)
   }
+}
+
+/**
+ * An offer or answer without the candidates it may already hold: they are trickled
+ * one by one anyway, and libdatachannel fails ("remote candidate without ICE
+ * transport") when an offer brings them.
+ */
+function withoutCandidates(data: unknown): unknown {
+  const sdp = (data as { sdp?: unknown } | null)?.sdp
+  if (typeof sdp !== 'string') return data
+  return { ...(data as object), sdp: sdp.replace(/^a=(candidate:|end-of-candidates).*\r?\n/gm, '') }
 }
 
 function positive(name: string, value: number | undefined, fallback: number): number {
