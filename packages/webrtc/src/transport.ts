@@ -43,6 +43,13 @@ interface Settings {
   maxMessageBytes: number
 }
 
+/** What simple-peer sets once connected and its types leave out (stable since simple-peer 6). */
+interface PeerInternals {
+  _channel: unknown
+  remoteAddress?: string
+  remotePort?: number
+}
+
 /** The signaling types each side accepts: the initiator offers, the other answers. */
 const ACCEPTED = {
   initiator: new Set(['answer', 'candidate']),
@@ -51,7 +58,7 @@ const ACCEPTED = {
 
 class Attempt implements DirectAttempt {
   readonly link: Promise<Link>
-  #peer: SimplePeer | null = null
+  #peer: SimplePeer.Instance | null = null
   #accepted: Set<string>
   #settled = false
   #resolve!: (link: Link) => void
@@ -84,14 +91,15 @@ class Attempt implements DirectAttempt {
       () => this.#fail(new FlurryError('TIMEOUT', `no direct link within ${settings.timeoutMs} ms`)),
       settings.timeoutMs,
     )
-    let peer: SimplePeer
+    let peer: SimplePeer.Instance
     try {
       peer = new SimplePeer({
         initiator: options.initiator,
         trickle: true,
-        config: settings.platform.config(settings.init),
+        // Node's config holds node-datachannel's own keys (bindAddress), beyond the DOM type.
+        config: settings.platform.config(settings.init) as RTCConfiguration,
         channelConfig: { ordered: true },
-        ...(settings.platform.wrtc !== undefined ? { wrtc: settings.platform.wrtc } : {}),
+        ...(settings.platform.wrtc !== undefined ? { wrtc: settings.platform.wrtc as SimplePeer.Options['wrtc'] } : {}),
         iceCompleteTimeout: ICE_COMPLETE_TIMEOUT_MS,
       })
     } catch (cause) {
@@ -122,13 +130,14 @@ class Attempt implements DirectAttempt {
     peer.on('close', () => this.#fail(new FlurryError('CONNECT_FAILED', 'WebRTC connection closed before it opened')))
     peer.once('connect', () => {
       if (this.#settled) return
-      const channel = peer._channel as RawChannel
+      const { _channel, remoteAddress, remotePort } = peer as unknown as PeerInternals
+      const channel = _channel as RawChannel
       const link = new DataChannelLink(channel, {
         maxMessageBytes: settings.maxMessageBytes,
         release: () => peer.destroy(),
       })
-      if (peer.remoteAddress !== undefined) {
-        Object.assign(link, { remote: { address: `${peer.remoteAddress}:${peer.remotePort ?? 0}` } })
+      if (remoteAddress !== undefined) {
+        Object.assign(link, { remote: { address: `${remoteAddress}:${remotePort ?? 0}` } })
       }
       peer.on('close', () => link.lost('connection lost'))
       this.#finish()
@@ -145,7 +154,7 @@ class Attempt implements DirectAttempt {
       return
     }
     try {
-      peer.signal(data as object)
+      peer.signal(data as SimplePeer.SignalData)
       const held = this.#held
       if (type === 'answer' && held !== null) {
         this.#held = null
