@@ -131,6 +131,37 @@ describe('WebRTC direct links', () => {
     expect(exitedAt - report.at).toBeLessThan(2_000)
   })
 
+  it('keeps working after garbage collection drops everything but the two links', async () => {
+    const index = fileURLToPath(new URL('../dist/index.js', import.meta.url))
+    const script = `
+      import { webrtc } from ${JSON.stringify(index)}
+      const t = webrtc({ bindAddress: '127.0.0.1' })
+      async function open() {
+        let a, b
+        a = t.open({ initiator: true, send: (d) => setTimeout(() => b.receive(d)) })
+        b = t.open({ initiator: false, send: (d) => setTimeout(() => a.receive(d)) })
+        return Promise.all([a.link, b.link])
+      }
+      const [x, y] = await open()
+      for (let i = 0; i < 5; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 50)) }
+      let got = 0
+      y.onmessage = () => { got++; if (got === 100) x.close('done') }
+      y.onclose = (reason) => console.log(JSON.stringify({ got, reason }))
+      for (let i = 0; i < 100; i++) x.send(new Uint8Array([i]))
+    `
+    const child = spawn(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()))
+    const kill = setTimeout(() => child.kill('SIGKILL'), 20_000)
+    const exit = await new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+    clearTimeout(kill)
+    expect(err).toBe('')
+    expect(exit).toBe(0)
+    expect(JSON.parse(out.trim())).toEqual({ got: 100, reason: 'done' })
+  })
+
   it('rejects with ABORTED on an aborted signal or close(), before and during the attempt', async () => {
     const controller = new AbortController()
     const during = loopback.open({ initiator: true, send: () => {}, signal: controller.signal })
