@@ -8,6 +8,7 @@ import * as replicate from './replicate.js'
 import * as roundtrip from './roundtrip.js'
 import * as throughput from './procs/throughput.js'
 import * as visible from './procs/visible.js'
+import * as webrtc from './webrtc.js'
 import * as whereis from './whereis.js'
 
 export interface Bench {
@@ -33,5 +34,10 @@ export const CLUSTER_BENCHES: Record<string, Bench> = {
   names: { title: '100k names: replication to 2 peers, a peer joining, kill -9 of their owner', run: names.run },
 }
 
+/** Direct links between processes over WebRTC data channels (run-webrtc.ts). */
+export const WEBRTC_BENCHES: Record<string, Bench> = {
+  webrtc: { title: 'data-channel Link vs raw node-datachannel vs ws, two processes', run: webrtc.run },
+}
+
 /** Every benchmark by name, for child.ts. */
-export const ALL_BENCHES: Record<string, Bench> = { ...BENCHES, ...CLUSTER_BENCHES }
+export const ALL_BENCHES: Record<string, Bench> = { ...BENCHES, ...CLUSTER_BENCHES, ...WEBRTC_BENCHES }

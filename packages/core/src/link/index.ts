@@ -1,4 +1,5 @@
 export type { Link, LinkRemote, Dialer, ListenerSpec, Listener, Bus, BusLocks, BusSpec } from './link.js'
+export type { DirectTransport, DirectAttempt } from './direct.js'
 export { memoryPair, memoryNetwork, MacrotaskScheduler } from './memory.js'
 export type { MemoryLane, MemoryScheduler, MemoryPairInit, MemoryNetwork } from './memory.js'
 export { broadcastChannel } from './broadcast-channel.js'
