@@ -253,8 +253,10 @@ describe('a first sync larger than maxBufferedBytes', () => {
   afterAll(() => stopAll())
 
   it('4. 27,000 names of 1 KB (three honest clients) reach a new client: the sync is paced', async () => {
-    const relay = await startNode({ kind: 'relay', name: 'R', quiet: true })
-    const owners = await Promise.all([1, 2, 3].map((i) => startNode({ kind: 'client', name: `O${i}`, home: relay.url, quiet: true })))
+    // Default heartbeats: moving 27 MB keeps a loop busy for longer than the tests' 500 ms.
+    const node = { heartbeatIntervalMs: 1000, heartbeatTimeoutMs: 5000 }
+    const relay = await startNode({ kind: 'relay', name: 'R', quiet: true, node })
+    const owners = await Promise.all([1, 2, 3].map((i) => startNode({ kind: 'client', name: `O${i}`, home: relay.url, quiet: true, node })))
     await Promise.all(
       owners.map(async (o, i) => {
         const pid = await o.spawnActor('holder')
@@ -264,9 +266,9 @@ describe('a first sync larger than maxBufferedBytes', () => {
       }),
     )
     await waitFor(async () => (await relay.cmd('count')) === 27_000, 'the relay holds 27,000 names', 30_000)
-    const late = await startNode({ kind: 'client', name: 'late', home: relay.url, quiet: true }, 30_000)
+    const late = await startNode({ kind: 'client', name: 'late', home: relay.url, quiet: true, node }, 30_000)
     expect(await late.cmd('count')).toBe(27_000)
     expect(late.find('homedown')).toEqual([])
-    expect(relay.find('nodedown', (e) => e.node === late.id)).toEqual([])
+    expect(relay.find('nodedown')).toEqual([])
   }, 90_000)
 })
