@@ -250,7 +250,8 @@ export class RawClient {
         if (this.watcher !== null) this.#watchDelta(f, t)
         return
       case F.UNCOUNT:
-        this.watcher?.owner(String(f[1]), null, t)
+        // [UNCOUNT, owner, reason, owner, reason, …]: a home's departures in one frame.
+        for (let i = 1; i < f.length; i += 2) this.watcher?.owner(String(f[i]), null, t)
         return
     }
   }

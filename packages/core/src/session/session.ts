@@ -138,7 +138,10 @@ export class Session {
   #verified = false
   #batch: FrameBatch
   #flushScheduled = false
+  #flushedSinceTick = false
   #gotFrame = false
+  #gotEcho = true
+  #unechoedMs = 0
   /** Silence counted only while this loop was awake (a stall here is not the remote's). */
   #silentMs = 0
   #lastTick: number
@@ -272,6 +275,7 @@ export class Session {
     this.#flushScheduled = false
     if (this.#batch.frameCount === 0 || this.state === 'closed') return
     const frames = this.#batch.frameCount
+    this.#flushedSinceTick = true
     const message = this.#batch.take()
     this.link.send(message)
     this.init.traffic?.sent(message.length, frames)
@@ -388,7 +392,10 @@ export class Session {
       case F.PONG: {
         const { clock, echo } = readPong(frame)
         // Only a clock we sent counts: a remote cannot claim to have seen our future.
-        if (echo !== null) this.noteAcked(Math.min(echo, this.#pingClock))
+        if (echo !== null) {
+          this.noteAcked(Math.min(echo, this.#pingClock))
+          this.#gotEcho = true
+        }
         this.#h.onclock?.(this, clock)
         return
       }
@@ -522,6 +529,23 @@ export class Session {
         return
       }
     }
+    // A client must echo our PINGs, not only send frames: the echo bounds how old a
+    // stamp it may make (the clock rule), so one that stops echoing is dropped too.
+    if (this.#drivesPings && this.remoteRole === 'client') {
+      if (this.#gotEcho) {
+        this.#gotEcho = false
+        this.#unechoedMs = 0
+      } else {
+        this.#unechoedMs += awake
+        if (this.#unechoedMs >= this.init.heartbeatTimeoutMs) {
+          this.close('timeout', `no PING echoed for ${Math.round(this.#unechoedMs)} ms`)
+          return
+        }
+      }
+    }
+    // Nothing left this session since the last tick: it needs no buffer until it does.
+    if (!this.#flushedSinceTick) this.#batch.release()
+    this.#flushedSinceTick = false
     if (this.#drivesPings) {
       this.#pingClock = this.init.clockMs()
       this.send(pingFrame(this.#pingClock))

@@ -132,8 +132,12 @@ function decodeWith(decoder: Decoder, bytes: Uint8Array, maxDepth: number): unkn
  * The frames of one outgoing link message, appended one by one and taken as a whole.
  * Reused per session so that steady traffic allocates only the final copy.
  */
+/** A batch starts this big and is cut back once it passes BATCH_LIMIT. */
+const INITIAL_BYTES = 4096
+const BATCH_LIMIT = 128 * 1024
+
 export class FrameBatch {
-  #buf = new Uint8Array(4096)
+  #buf = new Uint8Array(INITIAL_BYTES)
   #view = new DataView(this.#buf.buffer)
   #pos = 0
   #count = 0
@@ -178,17 +182,26 @@ export class FrameBatch {
     const out = this.#buf.slice(0, this.#pos)
     this.#pos = 0
     this.#count = 0
-    if (this.#buf.length > 1 << 20) {
-      this.#buf = new Uint8Array(4096)
-      this.#view = new DataView(this.#buf.buffer)
-    }
+    // A burst (a first sync) grew it: a relay with thousands of sessions must not keep
+    // a burst's buffer in each. Steady traffic stays at or under one batch.
+    if (this.#buf.length > BATCH_LIMIT) this.#setBuffer(INITIAL_BYTES)
     return out
+  }
+
+  /** Gives the buffer back while nothing is queued (an idle session holds next to nothing). */
+  release(): void {
+    if (this.#pos === 0 && this.#buf.length > 0) this.#setBuffer(0)
+  }
+
+  #setBuffer(size: number): void {
+    this.#buf = new Uint8Array(size)
+    this.#view = new DataView(this.#buf.buffer)
   }
 
   #reserve(n: number): void {
     const need = this.#pos + n
     if (need <= this.#buf.length) return
-    let size = this.#buf.length * 2
+    let size = Math.max(INITIAL_BYTES, this.#buf.length * 2)
     while (size < need) size *= 2
     const next = new Uint8Array(size)
     next.set(this.#buf.subarray(0, this.#pos))
