@@ -319,9 +319,12 @@ export class Replication {
       if (r.status !== 'applied') return
       if (r.refused !== null) this.#refuse(s, d.seq, r.refused, d.ops, 0)
       const bytes = r.acceptedOps === null ? raw : encodeValue(deltaFrame(d.owner, d.prevSeq, d.seq, d.clock, r.acceptedOps))
+      // A client that just joined is not counted yet: our other clients get its whole
+      // slice, this change included, when the join round tells them (no write each now).
+      const toClients = node.members.counted.has(d.owner)
       for (const p of node.conns.values()) {
         const ps = stateOf(p)
-        if (p !== s && ps.streaming && p.isOpen) p.sendEncoded(bytes)
+        if (p !== s && ps.streaming && p.isOpen && (toClients || ps.kind === 'mesh')) p.sendEncoded(bytes)
       }
       return
     }

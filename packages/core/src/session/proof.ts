@@ -6,31 +6,21 @@
  */
 import { hmac } from '@noble/hashes/hmac.js'
 import { sha256 } from '@noble/hashes/sha2.js'
+import { concatBytes } from '@noble/hashes/utils.js'
 
 const enc = new TextEncoder()
 const MAC_DOMAIN = enc.encode('flurry cookie proof v1\0')
 const SIG_DOMAIN = enc.encode('flurry identity proof v1\0')
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  let n = 0
-  for (const p of parts) n += p.length
-  const out = new Uint8Array(n)
-  let o = 0
-  for (const p of parts) {
-    out.set(p, o)
-    o += p.length
-  }
-  return out
-}
 
 /** The prover's MAC: binds the verifier's nonce (freshness), its own nonce and its id. */
 export function cookieMac(cookie: string, verifierNonce: Uint8Array, proverNonce: Uint8Array, proverId: string): Uint8Array {
-  return hmac(sha256, enc.encode(cookie), concat([MAC_DOMAIN, verifierNonce, proverNonce, enc.encode(proverId)]))
+  return hmac(sha256, enc.encode(cookie), concatBytes(MAC_DOMAIN, verifierNonce, proverNonce, enc.encode(proverId)))
 }
 
 /** The bytes the prover signs with its identity key. */
 export function identityChallenge(verifierNonce: Uint8Array, proverNonce: Uint8Array): Uint8Array {
-  return concat([SIG_DOMAIN, verifierNonce, proverNonce])
+  return concatBytes(SIG_DOMAIN, verifierNonce, proverNonce)
 }
 
 /** Constant-time comparison. */

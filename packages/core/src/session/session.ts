@@ -30,6 +30,7 @@ import {
   refuseFrame,
   type Hello,
 } from '../wire/index.js'
+import { Silence } from './silence.js'
 import { idMatchesKey, verifySignature, type Ed25519, type Identity } from './identity.js'
 import { cookieMac, equalBytes, identityChallenge } from './proof.js'
 
@@ -139,11 +140,8 @@ export class Session {
   #batch: FrameBatch
   #flushScheduled = false
   #flushedSinceTick = false
-  #gotFrame = false
-  #gotEcho = true
-  #unechoedMs = 0
-  /** Silence counted only while this loop was awake (a stall here is not the remote's). */
-  #silentMs = 0
+  #silence = new Silence()
+  #unechoed = new Silence()
   #lastTick: number
   #timer: TimerHandle | undefined
   #handshakeDeadline: Deadline | null = null
@@ -344,7 +342,7 @@ export class Session {
 
   #onMessage(data: Uint8Array): void {
     if (this.state === 'closed') return
-    this.#gotFrame = true
+    this.#silence.heard()
     const max = this.init.maxFrameBytes
     if (data.length > Math.max(max, BATCH_BYTES) + EXTRA_MESSAGE_BYTES) {
       this.#badFrame(new FlurryError('FRAME_TOO_LARGE', `incoming message of ${data.length} bytes is over the limit of ${max}`))
@@ -394,7 +392,7 @@ export class Session {
         // Only a clock we sent counts: a remote cannot claim to have seen our future.
         if (echo !== null) {
           this.noteAcked(Math.min(echo, this.#pingClock))
-          this.#gotEcho = true
+          this.#unechoed.heard()
         }
         this.#h.onclock?.(this, clock)
         return
@@ -502,10 +500,9 @@ export class Session {
     this.#handshakeDeadline?.cancel()
     this.#handshakeDeadline = null
     this.#lastTick = this.init.clock.now()
-    this.#silentMs = 0
     // Its proof just came: the remote is alive now. (The side that accepted opens half
     // a round trip before the dialer, whose first frames follow its own open.)
-    this.#gotFrame = true
+    this.#silence.heard()
     this.#timer = this.init.clock.setTimeout(() => this.#tick(), this.init.heartbeatIntervalMs, true)
     this.#h.onopen(this)
   }
@@ -519,28 +516,18 @@ export class Session {
     // arrived meanwhile are still unread, so count at most one and a half intervals.
     const awake = Math.min(now - this.#lastTick, interval * 1.5)
     this.#lastTick = now
-    if (this.#gotFrame) {
-      this.#gotFrame = false
-      this.#silentMs = 0
-    } else {
-      this.#silentMs += awake
-      if (this.#silentMs >= this.init.heartbeatTimeoutMs) {
-        this.close('timeout', `no frame for ${Math.round(this.#silentMs)} ms`)
-        return
-      }
+    const silent = this.#silence.tick(awake)
+    if (silent >= this.init.heartbeatTimeoutMs) {
+      this.close('timeout', `no frame for ${Math.round(silent)} ms`)
+      return
     }
     // A client must echo our PINGs, not only send frames: the echo bounds how old a
     // stamp it may make (the clock rule), so one that stops echoing is dropped too.
     if (this.#drivesPings && this.remoteRole === 'client') {
-      if (this.#gotEcho) {
-        this.#gotEcho = false
-        this.#unechoedMs = 0
-      } else {
-        this.#unechoedMs += awake
-        if (this.#unechoedMs >= this.init.heartbeatTimeoutMs) {
-          this.close('timeout', `no PING echoed for ${Math.round(this.#unechoedMs)} ms`)
-          return
-        }
+      const unechoed = this.#unechoed.tick(awake)
+      if (unechoed >= this.init.heartbeatTimeoutMs) {
+        this.close('timeout', `no PING echoed for ${Math.round(unechoed)} ms`)
+        return
       }
     }
     // Nothing left this session since the last tick: it needs no buffer until it does.

@@ -10,23 +10,14 @@
  * turns the full size on, once the decoder has its limits.
  */
 import type { Rng } from './rng.js'
+import { concatBytes } from '@noble/hashes/utils.js'
 
 export type BombScale = 'safe' | 'full'
 
 const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {}
 export const BOMB_SCALE: BombScale = env.FLURRY_FUZZ_BOMBS === 'safe' ? 'safe' : 'full'
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0
-  for (const p of parts) n += p.length
-  const out = new Uint8Array(n)
-  let o = 0
-  for (const p of parts) {
-    out.set(p, o)
-    o += p.length
-  }
-  return out
-}
+const concat = (parts: readonly Uint8Array[]): Uint8Array => concatBytes(...parts)
 const u8 = (...xs: number[]): Uint8Array => Uint8Array.from(xs)
 const be16 = (n: number): number[] => [(n >>> 8) & 0xff, n & 0xff]
 const be32 = (n: number): number[] => [(n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]

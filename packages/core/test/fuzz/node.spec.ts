@@ -104,13 +104,18 @@ describe('fuzz: a node as home, with a hostile client', () => {
         if (f[0] === F.REFUSE) findings.wireCode(f[1], 'REFUSE')
         if (f[0] === F.ERROR) findings.wireCode(f[1], 'ERROR')
         if (f[0] === F.REFUSE_NAME) findings.wireCode(f[3], 'REFUSE_NAME')
-        if (f[0] === F.PING) p.sendFrame([F.PONG, Date.now()])
+        if (f[0] === F.PING) p.sendFrame([F.PONG, Date.now(), f[1]])
         // The home lost track of our slice (a gap): answer with it, as a client does.
         if (f[0] === F.SLICE_REQ && f[1] === identity.id) p.sendFrame([F.SYNC, 2, false, Date.now(), [[identity.id, ctx.seq, 1, null, []]]])
         if (f[0] === F.SYNC && Array.isArray(f[4])) {
           for (const c of f[4]) if (Array.isArray(c) && typeof c[0] === 'string' && !ctx.ids.includes(c[0])) ctx.ids.push(c[0])
           // The first sync is merged: answer with our own slice, as a client does.
-          if (f[1] === 0 && f[2] === false && sendsSlice) p.sendFrame([F.SYNC, 0, false, Date.now(), [[identity.id, 0, 1, null, []]]])
+          if (f[1] === 0 && f[2] === false && sendsSlice) {
+            p.sendFrame([F.SYNC, 0, false, Date.now(), [[identity.id, 0, 1, null, []]]])
+            // One honest-looking claim first, so the registry behind the checks is reached.
+            p.sendFrame([F.DELTA, identity.id, 0, 1, Date.now(), [1, `hostile:${identity.id}`, 1, Date.now() * 1024]])
+            ctx.seq = 1
+          }
         }
       },
     })
