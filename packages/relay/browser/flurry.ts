@@ -6,3 +6,4 @@
 export { createNode, broadcastChannel, Pid, FlurryError, isFlurryError } from '@flurry/core'
 export { dialWebSocket } from '@flurry/ws'
 export const PROTOCOL = 'flurry/1'
+export { webrtc } from '@flurry/webrtc'

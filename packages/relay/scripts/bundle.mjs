@@ -21,6 +21,10 @@ await build({
   minify: true,
   sourcemap: 'linked',
   legalComments: 'linked',
+  // simple-peer (for the WebRTC helpers) is written for Node and browserify: give it
+  // `process.nextTick` and the `global` object; `buffer` and `events` are npm packages.
+  inject: [join(pkg, 'browser', 'process.ts')],
+  define: { global: 'globalThis' },
   logLevel: 'warning',
 })
 
