@@ -4,9 +4,9 @@
  * BroadcastChannel) open a data-channel Link to each other with `webrtc().open()`,
  * the test process carrying their signaling data, and exchange messages over it.
  */
-import type { Page } from '@playwright/test'
+import type { BrowserContext, Page } from '@playwright/test'
 import { launchOptionsWith } from './support/browser.js'
-import { expect, test } from './support/fixtures.js'
+import { expect, test, type Tab } from './support/fixtures.js'
 
 // Loopback WebRTC: offer 127.0.0.1 as a candidate, and plain addresses, not mDNS names.
 test.use({ launchOptions: launchOptionsWith('--disable-features=WebRtcHideLocalIpsWithMdns', '--allow-loopback-in-peer-connection') })
@@ -16,18 +16,12 @@ declare global {
   var rtc: any
 }
 
-/** A page of `origin` that imported /flurry.js, with the page errors it logs. */
-async function bundlePage(page: Page, origin: string): Promise<{ page: Page; errors: string[] }> {
-  const errors: string[] = []
-  page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`))
-  page.on('console', (msg) => {
-    // The only 404 is the favicon, which the console names without its URL.
-    if (msg.type() === 'error' && !msg.text().includes('favicon') && !msg.text().includes('404')) errors.push(`console: ${msg.text()}`)
-  })
-  await page.goto(`${origin}/e2e/blank.html`)
+/** A tab of `origin` (the harness records its page errors) with /flurry.js as globalThis.flurry. */
+async function bundleTab(openTab: (c: BrowserContext, origin: string) => Promise<Tab>, context: BrowserContext, origin: string): Promise<Tab> {
+  const tab = await openTab(context, origin)
   // A string, so no transpiler touches the dynamic import.
-  await page.evaluate("import('/flurry.js').then((m) => { globalThis.flurry = m; return true })")
-  return { page, errors }
+  await tab.page.evaluate("import('/flurry.js').then((m) => { globalThis.flurry = m; return true })")
+  return tab
 }
 
 /**
@@ -54,9 +48,9 @@ async function startAttempt(page: Page, initiator: boolean): Promise<void> {
   }, initiator)
 }
 
-test('/flurry.js exports webrtc, and two pages in two contexts link over a data channel', async ({ relay, context, newContext }) => {
-  const a = await bundlePage(await context.newPage(), relay.url)
-  const b = await bundlePage(await (await newContext()).newPage(), relay.url)
+test('/flurry.js exports webrtc, and two pages in two contexts link over a data channel', async ({ relay, context, newContext, openTab }) => {
+  const a = await bundleTab(openTab, context, relay.url)
+  const b = await bundleTab(openTab, await newContext(), relay.url)
 
   const exported = await a.page.evaluate(() => {
     const f = (globalThis as any).flurry
