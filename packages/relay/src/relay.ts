@@ -220,7 +220,7 @@ function builtins(files: StaticFiles | null, devCookie: string | undefined, cors
       res.end(statusPage())
       return true
     }
-    if (path === '/flurry.js' || path === '/flurry.js.map') allowOrigin(req, res, cors)
+    if (path === '/flurry.js' || path === '/flurry.js.map' || path === '/flurry.d.ts') allowOrigin(req, res, cors)
     if (files !== null) return files.serve(req, res, path === '/' ? '/index.html' : path)
     return false
   }
