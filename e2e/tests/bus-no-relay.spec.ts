@@ -4,7 +4,7 @@
  * send and call from the other.
  */
 import { concurrentClaims } from './support/claims.js'
-import { COOKIE, expect, report, test, type Tab } from './support/fixtures.js'
+import { AT_ONCE_MS, COOKIE, expect, report, test, type Tab } from './support/fixtures.js'
 
 test('two tabs share names over BroadcastChannel with no relay running', async ({ context, staticServer, openTab }) => {
   const server = await staticServer()
@@ -49,7 +49,7 @@ test('a crashed tab leaves the bus at once: its Web Lock is granted to the other
   const down = (await b.downAt(aId, t0))!
   report(info, `bus only: crash → names gone in the other tab (nodedown '${down.reason}')`, (await b.goneAt('svc:crashing', t0))! - t0)
   expect(down.reason).toBe('closed')
-  expect(down.t - t0).toBeLessThan(1000)
+  expect(down.t - t0).toBeLessThan(AT_ONCE_MS)
   expect(await b.nodes()).toEqual([])
 })
 

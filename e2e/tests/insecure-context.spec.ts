@@ -6,7 +6,7 @@
  */
 import { chromium, type Browser } from '@playwright/test'
 import { launchOptionsWith } from './support/browser.js'
-import { COOKIE, TAB_NODE, expect, report, test } from './support/fixtures.js'
+import { COOKIE, LOADED_MARGIN_MS, TAB_NODE, expect, report, test } from './support/fixtures.js'
 
 const HOST = 'flurry.test'
 const BUS_TIMEOUT_MS = 1500
@@ -55,7 +55,7 @@ test('no secure context: the handshake works and bus liveness is heartbeats', as
     expect(down.reason).toBe('timeout')
     // Silent for busTimeoutMs, noticed at the next heartbeat tick (+ a little slack).
     expect(down.t - t0).toBeGreaterThanOrEqual(BUS_TIMEOUT_MS - 2 * BUS_HEARTBEAT_MS)
-    expect(down.t - t0).toBeLessThan(BUS_TIMEOUT_MS + 2 * BUS_HEARTBEAT_MS + 500)
+    expect(down.t - t0).toBeLessThan(BUS_TIMEOUT_MS + 2 * BUS_HEARTBEAT_MS + LOADED_MARGIN_MS)
     // The relay, meanwhile, saw the socket close at once.
     await expect.poll(() => other.whereis('svc:insecure')).toBeNull()
 
@@ -66,7 +66,7 @@ test('no secure context: the handshake works and bus liveness is heartbeats', as
     const down2 = (await homeless.downAt(otherId, t1))!
     report(info, `insecure: page.close() → nodedown in the homeless bus tab (${down2.reason})`, down2.t - t1)
     expect(['goodbye', 'timeout']).toContain(down2.reason)
-    expect(down2.t - t1).toBeLessThan(BUS_TIMEOUT_MS + 2 * BUS_HEARTBEAT_MS + 500)
+    expect(down2.t - t1).toBeLessThan(BUS_TIMEOUT_MS + 2 * BUS_HEARTBEAT_MS + LOADED_MARGIN_MS)
     expect(await homeless.nodes()).toEqual([])
   } finally {
     await context.close()

@@ -18,6 +18,15 @@ export type { Relay }
 export const COOKIE = 'e2e-cookie'
 /** The relay's (and the Node nodes') heartbeats in these tests. */
 export const HEARTBEAT = { heartbeatIntervalMs: 200, heartbeatTimeoutMs: 1000 } as const
+/**
+ * "At once" (DESIGN.md, Failure detection: GOODBYE, a closed socket, a released Web
+ * Lock): one delivery, no timer. The bound is margin for a loaded 2-core machine
+ * running Chromium beside the relay; the tests show by the nodedown reason that no
+ * heartbeat timeout did it, since this bound is above heartbeatTimeoutMs.
+ */
+export const AT_ONCE_MS = 2000
+/** Added to a bound that includes a timer (heartbeat timeout + interval): late wake-ups on a loaded machine. */
+export const LOADED_MARGIN_MS = 750
 /** Tabs reconnect quickly when their relay comes back. */
 export const TAB_NODE = { ...HEARTBEAT, reconnect: { minDelayMs: 100, maxDelayMs: 500 } }
 

@@ -6,6 +6,7 @@ import * as merge from './merge.js'
 import * as names from './procs/names.js'
 import * as replicate from './replicate.js'
 import * as roundtrip from './roundtrip.js'
+import * as simScale from './sim-scale.js'
 import * as throughput from './procs/throughput.js'
 import * as visible from './procs/visible.js'
 import * as webrtc from './webrtc.js'
@@ -39,5 +40,10 @@ export const WEBRTC_BENCHES: Record<string, Bench> = {
   webrtc: { title: 'data-channel Link vs raw node-datachannel vs ws, two processes', run: webrtc.run },
 }
 
+/** On the simulated network, 10 peers × 1,000 clients in one process (run-sim.ts). */
+export const SIM_BENCHES: Record<string, Bench> = {
+  sim: { title: '10 peers × 1,000 clients on SimNet: register → everywhere, crash cleanup (simulated ms)', run: simScale.run },
+}
+
 /** Every benchmark by name, for child.ts. */
-export const ALL_BENCHES: Record<string, Bench> = { ...BENCHES, ...CLUSTER_BENCHES, ...WEBRTC_BENCHES }
+export const ALL_BENCHES: Record<string, Bench> = { ...BENCHES, ...CLUSTER_BENCHES, ...WEBRTC_BENCHES, ...SIM_BENCHES }

@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { broadcastChannel, webLocks } from '../../src/link/broadcast-channel.js'
 import { settle, waitFor } from '../../src/testing/index.js'
 import { busSuite } from '../../src/testing/suites.js'
@@ -61,7 +61,13 @@ describe('broadcastChannel', () => {
   })
 
   describe('across processes and threads (built dist)', () => {
-    it.skipIf(!existsSync(builtModule))('reaches a member in a worker_thread, both ways', async () => {
+    // A worker and a child process load the built module: build it when it is missing.
+    beforeAll(() => {
+      if (!existsSync(builtModule)) execFileSync('npx', ['tsc', '-b', '--force'], { cwd: fileURLToPath(new URL('../..', import.meta.url)), stdio: 'inherit', timeout: 120_000 })
+      if (!existsSync(builtModule)) throw new Error(`${builtModule} is missing after tsc -b --force: run \`npm run build\` first`)
+    }, 130_000)
+
+    it('reaches a member in a worker_thread, both ways', async () => {
       const name = fresh()
       const bus = await broadcastChannel(name).open()
       cleanups.push(() => bus.close())
@@ -110,7 +116,7 @@ describe('broadcastChannel', () => {
 const bus = await broadcastChannel('exit-test-' + process.pid).open()
 bus.onmessage = () => {}`
 
-    it.skipIf(!existsSync(builtModule))('an open bus keeps a process alive; a closed one lets it exit', async () => {
+    it('an open bus keeps a process alive; a closed one lets it exit', async () => {
       expect(await runScript(`${opening}\nbus.close()`, 10_000)).toBe(0)
       // Still running after a while: the open bus holds it (the cleanup kills it).
       expect(await runScript(opening, 500)).toBeNull()
