@@ -48,6 +48,7 @@ function pair(findings: Findings, sched: QueueScheduler, clock: SimClock, rng: R
   const withClientCookie = targetRole === 'peer' && rng.chance(0.5)
   const init: SessionInit = {
     link: theirs,
+    initiator: false,
     identity: targetId,
     role: targetRole,
     listenUrl: targetRole === 'peer' ? 'memory://target' : null,
