@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { isFlurryError } from '@flurry/core'
 import type { Link } from '@flurry/core'
-import { waitFor } from '@flurry/core/testing'
+import { waitFor, rejection } from '@flurry/core/testing'
 import { linkSuite } from '@flurry/core/testing/suites'
 import { afterEach, describe, expect, it } from 'vitest'
 import { webrtc } from '../src/index.js'
@@ -22,14 +22,6 @@ linkSuite('webrtc', async () => {
   }
 })
 
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p
-  } catch (err) {
-    return err
-  }
-  throw new Error('expected a rejection')
-}
 
 function codeOf(err: unknown): string | undefined {
   return isFlurryError(err) ? err.code : undefined

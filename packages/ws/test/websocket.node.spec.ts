@@ -4,7 +4,7 @@ import { createServer as createTcpServer } from 'node:net'
 import type { Socket } from 'node:net'
 import { isFlurryError } from '@flurry/core'
 import type { Dialer, Link, Listener } from '@flurry/core'
-import { settle, waitFor } from '@flurry/core/testing'
+import { settle, waitFor, rejection } from '@flurry/core/testing'
 import { linkSuite } from '@flurry/core/testing/suites'
 import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket, WebSocketServer } from 'ws'
@@ -32,14 +32,6 @@ function watch(link: Link): Watched {
   return w
 }
 
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p
-  } catch (err) {
-    return err
-  }
-  throw new Error('expected a rejection')
-}
 
 describe('WebSocket links', () => {
   const cleanups: Array<() => unknown> = []

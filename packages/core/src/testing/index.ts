@@ -8,6 +8,6 @@
  * import { waitFor } from '@flurry/core/testing'
  * await waitFor(() => node.nodes().length === 2, 'both nodes up', 5000)
  */
-export { waitFor, settle, testSeed, sameBytes } from './wait.js'
+export { waitFor, settle, testSeed, sameBytes, rejection } from './wait.js'
 export { SimNet, SimClock, SimClockView, SimScheduler, prng } from './sim.js'
 export type { Timer } from './sim.js'

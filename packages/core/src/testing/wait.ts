@@ -29,3 +29,13 @@ export function sameBytes(x: Uint8Array, y: Uint8Array): boolean {
   for (let i = 0; i < x.byteLength; i++) if (x[i] !== y[i]) return false
   return true
 }
+
+/** What `p` rejected with; throws if it resolved instead. */
+export async function rejection(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p
+  } catch (err) {
+    return err
+  }
+  throw new Error('expected a rejection')
+}
