@@ -182,7 +182,11 @@ export class World {
     // that its home's UNCOUNT reports, read from the backlog, is someone else's verdict.)
     const timedOut = (other: string, reason: string) => {
       // A cut, crash or drop near the stall may have silenced the other for real.
-      const quiet = slot.stallStart === null || this.#disturbedAt < slot.stallStart - this.heartbeat.heartbeatTimeoutMs
+      // So may the other's own stall (a stalled node is silent, and for long enough, dead).
+      const since = slot.stallStart === null ? 0 : slot.stallStart - this.heartbeat.heartbeatTimeoutMs
+      const peer = this.slots.find((x) => x.node?.id === other)
+      const otherStalled = peer !== undefined && peer !== slot && peer.stallEnd !== null && peer.stallEnd >= since
+      const quiet = slot.stallStart === null || (this.#disturbedAt < since && !otherStalled)
       if (reason === 'timeout' && quiet && slot.stallEnd === this.net.clock.now()) this.stallTimeouts.push(`${slot.name} timed out ${other} as its stall ended`)
     }
     node.on('homedown', timedOut)
