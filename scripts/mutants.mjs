@@ -74,7 +74,7 @@ const MUTANTS = [
     patches: [
       {
         file: 'src/node/replication.ts',
-        find: '    node.store.removeClient(c, reason)',
+        find: '      node.store.removeClient(c, reason)',
         replace: '    void reason',
       },
     ],
