@@ -5,7 +5,6 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { Duplex } from 'node:stream'
 import { FlurryError, createNode, type FlurryNode, type Logger, type NodeInit } from '@flurry/core'
 import { listenWebSocket } from '@flurry/ws'
 import { existsSync } from 'node:fs'
@@ -153,6 +152,8 @@ export async function startRelay(init: RelayInit): Promise<Relay> {
       listenWebSocket({
         server,
         path: '/flurry',
+        // Nothing else on this server takes upgrades: answer the rest with 404.
+        otherPaths: 'refuse',
         ...(init.origins ? { origins: init.origins } : {}),
         ...(init.publicUrl !== undefined ? { publicUrl: init.publicUrl } : {}),
       }),
@@ -163,11 +164,6 @@ export async function startRelay(init: RelayInit): Promise<Relay> {
     await node.close()
     throw err
   }
-  // Upgrades to any other path are answered, not left open: sockets left hanging pile
-  // up in CLOSE-WAIT until honest clients cannot connect.
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
-    if ((req.url ?? '/').split('?')[0] !== '/flurry') refuseUpgrade(socket, 404, 'Not Found')
-  })
   for (const peer of init.peers ?? []) node.addPeer(peer)
   let closing: Promise<void> | null = null
   relay = {
@@ -186,12 +182,6 @@ export async function startRelay(init: RelayInit): Promise<Relay> {
     },
   }
   return relay
-}
-
-/** Ends an upgrade request with a bare HTTP status. */
-function refuseUpgrade(socket: Duplex, status: number, text: string): void {
-  socket.on('error', () => {})
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () => socket.destroy())
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse, routes: RelayRoute[], relay: Relay): Promise<void> {

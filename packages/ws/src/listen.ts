@@ -34,6 +34,14 @@ export interface ListenWebSocketInit {
    */
   server?: Server
   /**
+   * With `server`: what happens to upgrade requests for other paths. 'leave' them to
+   * the server's other upgrade handlers, or 'refuse' them (HTTP 404, socket closed)
+   * when there are none: an upgrade nobody answers stays open until the socket pile
+   * keeps honest clients out. Without `server` they are always refused.
+   * @default 'leave'
+   */
+  otherPaths?: 'leave' | 'refuse'
+  /**
    * Origin allowlist: an upgrade whose `Origin` header is present and not listed gets
    * HTTP 403. Requests without `Origin` (Node peers) are always let in.
    * @default every origin
@@ -93,8 +101,8 @@ async function listen(init: ListenWebSocketInit, accept: (link: Link) => void): 
 
   const onupgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     if (pathOf(req.url) !== path) {
-      // On a shared server another upgrade handler may own this path.
-      if (own) refuse(socket, 404, 'Not Found')
+      // On a shared server another upgrade handler may own this path, unless told not.
+      if (own || init.otherPaths === 'refuse') refuse(socket, 404, 'Not Found')
       return
     }
     const origin = req.headers.origin

@@ -232,6 +232,16 @@ describe('WebSocket links', () => {
       expect(isFlurryError(err, 'CONNECT_FAILED')).toBe(true)
     })
 
+    it("with otherPaths: 'refuse', answers upgrades to other paths with 404 at once", async () => {
+      const server = await httpServer()
+      const listener = await listenWebSocket({ server, path: '/ws', otherPaths: 'refuse' }).listen(() => {})
+      cleanups.push(() => listener.close())
+      const { port } = server.address() as { port: number }
+      const err = await rejection(dialWebSocket(`ws://127.0.0.1:${port}/other`, { connectTimeoutMs: 5000 }).dial())
+      expect(isFlurryError(err, 'CONNECT_FAILED')).toBe(true)
+      expect((err as Error).message).toContain('404')
+    })
+
     it('refuses to attach to a server that is not listening', async () => {
       const server = createHttpServer()
       const err = await rejection(listenWebSocket({ server }).listen(() => {}))
